@@ -1,0 +1,56 @@
+# The lab's two commands: `make lab` opens JupyterLab, `make test` runs every check.
+# Both set up what is missing first (a .venv with the requirements, labkit editable, the
+# data) and are fast once set up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.labkit-installed
+LAB_ARGS ?=
+# pytest-xdist workers for `make test` (each notebook runs in its own worker)
+WORKERS ?= 2
+# Stored notebook outputs are produced, and checked, at this thread count.
+THREADS ?= 2
+
+.PHONY: setup data lab test student notebooks zoo bench clean
+
+setup: $(STAMP) data
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+data: $(STAMP)
+	@$(BIN)/python -m labkit.data
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+# Unit tests, every notebook under strict nbval, and the student-edition check.
+# Results records go to build/ so a test run leaves the committed ones alone.
+test: setup
+	LABKIT_THREADS=$(THREADS) LABKIT_RESULTS=build/test-results $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+
+# The student edition (solutions stubbed) in build/student/.
+student: setup
+	$(BIN)/python -m labkit.student
+
+# Re-execute every notebook in place (commit the outputs and notebooks/results/ after).
+notebooks: setup
+	@for nb in notebooks/[0-9]*.ipynb; do \
+	  echo "executing $$nb"; \
+	  LABKIT_THREADS=$(THREADS) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
+	done
+
+# Re-train every checkpoint of the zoo from its recipe (NAME=cnn for one).
+NAME ?= all
+zoo: setup
+	$(BIN)/python -m labkit.zoo train $(NAME)
+
+bench: setup
+	LABKIT_THREADS=$(THREADS) $(BIN)/python -m labkit.bench
+
+clean:
+	rm -rf build .pytest_cache

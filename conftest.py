@@ -1,0 +1,8 @@
+"""pytest settings shared by the unit tests and nbval (kernels inherit this environment)."""
+import os
+from pathlib import Path
+
+# Stored notebook outputs were produced at this thread count: use the same when checking.
+os.environ.setdefault("LABKIT_THREADS", "2")
+# Test runs write their results records here, leaving the committed notebooks/results alone.
+os.environ.setdefault("LABKIT_RESULTS", str(Path(__file__).parent / "build" / "test-results"))

@@ -1,0 +1,1 @@
+print("labkit: use `python -m labkit.data`, `python -m labkit.zoo`, `python -m labkit.student` or `python -m labkit.bench`")

@@ -1,0 +1,115 @@
+"""The results record: every measured point a notebook shows, one JSON line each.
+
+``notebooks/results/<notebook stem>.jsonl`` is committed with its notebook; the trade-off
+explorer (notebook 09) reads them all. A ``Recorder`` keeps this run's rows and rewrites
+its notebook's file atomically (temp file + rename) on every ``add``, so a re-run replaces
+the file and a crash never leaves half a line. ``$LABKIT_RESULTS`` redirects the folder
+(the test suite writes elsewhere, so running the tests leaves the committed files alone).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .paths import results_dir
+
+FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "latency_ms",
+          "baseline_accuracy_pct", "baseline_size_bytes", "baseline_macs", "baseline_latency_ms",
+          "batch_size", "threads", "device", "torch")
+MEASURES = ("accuracy_pct", "size_bytes", "macs", "latency_ms")
+
+
+@dataclass
+class Point:
+    """One model's three measures (plus MACs), as a notebook shows them."""
+    accuracy_pct: float
+    size_bytes: int
+    macs: int
+    latency_ms: float
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in MEASURES}
+
+
+def _as_measures(p, what: str) -> dict:
+    d = p.as_dict() if isinstance(p, Point) else dict(p)
+    missing = [k for k in MEASURES if k not in d]
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(missing)}: pass a labkit.record.Point or a dict with {', '.join(MEASURES)}")
+    for k in MEASURES:
+        v = d[k]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"{what}.{k} must be a finite number >= 0, got {v!r}")
+    return {"accuracy_pct": round(float(d["accuracy_pct"]), 4), "size_bytes": int(d["size_bytes"]),
+            "macs": int(d["macs"]), "latency_ms": round(float(d["latency_ms"]), 6)}
+
+
+class Recorder:
+    """Collects a notebook's rows and keeps ``<results>/<notebook>.jsonl`` up to date.
+
+    >>> rec = Recorder("00_welcome")
+    >>> rec.add("baseline", {"model": "cnn"}, point, baseline=point, batch_size=1)
+    """
+
+    def __init__(self, notebook: str, folder: str | Path | None = None):
+        if not notebook or "/" in notebook or notebook.endswith(".ipynb"):
+            raise ValueError(f"notebook must be the notebook's stem, e.g. '00_welcome', got {notebook!r}")
+        self.notebook = notebook
+        self.folder = Path(folder) if folder else results_dir()
+        self.rows: list[dict] = []
+
+    @property
+    def path(self) -> Path:
+        return self.folder / f"{self.notebook}.jsonl"
+
+    def add(self, technique: str, config: dict, point, baseline=None, batch_size: int = 1,
+            device: str | None = None) -> dict:
+        """Append one measured point; ``baseline`` is the reference measured in the same run
+        (omit it for a baseline row, whose reference is itself)."""
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
+        m = _as_measures(point, "point")
+        b = _as_measures(baseline, "baseline") if baseline is not None else m
+        from .runtime import current_device
+        row = {"notebook": self.notebook, "technique": str(technique), "config": config, **m,
+               **{f"baseline_{k}": v for k, v in b.items()},
+               "batch_size": int(batch_size), "threads": torch.get_num_threads(),
+               "device": device or current_device().type, "torch": torch.__version__.split("+")[0]}
+        json.dumps(row)      # fail here, not later, on a config that JSON cannot hold
+        self.rows.append(row)
+        self._write()
+        return row
+
+    def _write(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.notebook}.", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                for row in self.rows:
+                    f.write(json.dumps(row, sort_keys=False) + "\n")
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+def read(notebook: str | None = None, folder: str | Path | None = None) -> list[dict]:
+    """Rows of one notebook's record, or of all of them (``notebook=None``)."""
+    folder = Path(folder) if folder else results_dir()
+    files = [folder / f"{notebook}.jsonl"] if notebook else sorted(folder.glob("*.jsonl"))
+    rows = []
+    for f in files:
+        for i, line in enumerate(f.read_text().splitlines(), 1):
+            if line.strip():
+                row = json.loads(line)
+                if tuple(row) != FIELDS:
+                    raise ValueError(f"{f}:{i} has fields {list(row)}, expected {list(FIELDS)}: re-run its notebook")
+                rows.append(row)
+    return rows

@@ -1,0 +1,43 @@
+"""Sweeps behind the notebooks' trade-off widgets.
+
+A sweep is a list of points (dicts with ``config``, ``accuracy_pct``, ``size_bytes``,
+``macs``, ``latency_ms``) measured in the current run; ``labkit.widgets`` shows them.
+Expensive training is never done here at notebook time: the zoo holds the trained
+checkpoints (``python -m labkit.zoo train ...``), the sweep only measures them.
+"""
+from __future__ import annotations
+
+from . import metrics, zoo
+from .models import compact_net
+from .record import Point
+from .train import evaluate, train
+
+WIDTHS = (0.25, 0.5, 0.75, 1.0)
+
+
+def point(config: dict, p: Point, label: str | None = None) -> dict:
+    d = {"config": dict(config), **p.as_dict()}
+    if label:
+        d["label"] = label
+    return d
+
+
+def compact_width_sweep(batch_size: int = 1, repeats: int = 30) -> tuple[list[dict], dict]:
+    """The compact net's zoo checkpoints at every width, measured now (latency interleaved).
+
+    Returns ``(points, models)``; ``models`` maps ``"compact-w{width}"`` to the loaded model.
+    """
+    models = {f"compact-w{w}": zoo.load(f"compact-w{w}") for w in WIDTHS}
+    measured = metrics.measure(models, batch_size=batch_size, repeats=repeats)
+    return [point({"width": w}, measured[f"compact-w{w}"]) for w in WIDTHS], models
+
+
+def train_compact_width(width: float, epochs: float = 1.0, limit: int | None = 12_000, batch_size: int = 1,
+                        report=None) -> dict:
+    """Train a compact net of ``width`` briefly (live), and measure it: one sweep point."""
+    model = compact_net(width)
+    train(model, epochs=epochs, lr=4e-3, batch_size=128, limit=limit, progress=report is None,
+          desc=f"width {width}", report=report)
+    acc = evaluate(model)
+    p = metrics.measure({"live": model}, batch_size=batch_size, accuracy={"live": acc})["live"]
+    return point({"width": width, "epochs": epochs, "limit": limit}, p, label="live")

@@ -1,0 +1,185 @@
+"""Trade-off dashboards: a slider over a precomputed sweep (instant), an optional button for
+a live computation with a progress bar, and the accuracy / size / latency plot.
+
+nbval-safe by construction: the figure is rendered to PNG and *assigned* to the Output
+widget's ``outputs`` (never ``with out:``, ``clear_output()`` or ``display()`` in an observer),
+so it works, and is testable, without a kernel::
+
+    dash = tradeoff_dashboard(points, "width", baseline=full)
+    dash.select(0.5); dash.label.value   # 'width=0.5: accuracy 89.12 % | size 45.20 KiB | ...'
+"""
+from __future__ import annotations
+
+import base64
+
+import ipywidgets as widgets
+
+from .plots import check_points, figure_png, fmt_bytes, fmt_count, tradeoff_figure
+
+
+def _distinct(values) -> list:
+    out = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    try:
+        return sorted(out)
+    except TypeError:  # mixed types: keep sweep order
+        return out
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _ratio(a, b):
+    return a / b if a > 0 and b > 0 else None
+
+
+def describe(p, param, baseline=None) -> str:
+    """One line for a point, with the change vs ``baseline`` if given."""
+    text = (f"{param}={p['config'][param]}: accuracy {p['accuracy_pct']:.2f} % | "
+            f"size {fmt_bytes(p['size_bytes'])} | {p['latency_ms']:.2f} ms | "
+            f"{fmt_count(p['macs'])} MACs")
+    if baseline is None:
+        return text
+    parts = [f"{p['accuracy_pct'] - baseline['accuracy_pct']:+.2f} pt"]
+    r = _ratio(baseline["size_bytes"], p["size_bytes"])
+    if r is not None:
+        parts.append(f"{r:.1f}x smaller" if r >= 1 else f"{1 / r:.1f}x larger")
+    r = _ratio(baseline["latency_ms"], p["latency_ms"])
+    if r is not None:
+        parts.append(f"{r:.1f}x faster" if r >= 1 else f"{1 / r:.1f}x slower")
+    return text + " (vs baseline: " + ", ".join(parts) + ")"
+
+
+class Dashboard(widgets.VBox):
+    """Slider over ``points`` by ``config[param]``; see ``tradeoff_dashboard``."""
+
+    def __init__(self, points, param, baseline=None, live=None, live_values=None, title=None):
+        super().__init__()
+        self.points = [dict(p) for p in check_points(points, param)]
+        if baseline is not None:
+            check_points([baseline])
+        if live_values is not None and live is None:
+            raise ValueError("live_values given without live=: pass live=callable(value, progress)")
+        if live is not None and not callable(live):
+            raise TypeError("live must be a callable live(value, progress) -> point")
+        self.param, self.baseline, self.live, self.title = param, baseline, live, title
+        self.last_error = None
+        self._quiet = False
+
+        values = _distinct(p["config"][param] for p in self.points)
+        start = baseline["config"].get(param) if baseline is not None else None
+        self.slider = widgets.SelectionSlider(
+            options=[(str(v), v) for v in values], value=start if start in values else values[0],
+            description=param, continuous_update=False)
+        self.label = widgets.Label()
+        self.out = widgets.Output()
+        self.button = widgets.Button(description="run live", icon="play", disabled=live is None)
+        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="live")
+        self.live_choice = (widgets.Dropdown(options=list(live_values), description="value")
+                            if live_values is not None else None)
+
+        row = [self.button] + ([self.live_choice] if self.live_choice else []) + [self.progress]
+        self.children = [self.slider, self.label] + ([widgets.HBox(row)] if live else []) + [self.out]
+        self.slider.observe(self._on_slider, names="value")
+        self.button.on_click(lambda _b: self.run_live())
+        self._update()
+
+    @property
+    def current(self):
+        """The point shown: the live one for the slider value if any, else the most accurate."""
+        matches = [p for p in self.points if p["config"][self.param] == self.slider.value]
+        return max(matches, key=lambda p: (p.get("label") == "live", p["accuracy_pct"]))
+
+    def _say(self, text, error=False):
+        self.label.value = text
+        self.label.style.text_color = "#b00020" if error else None
+
+    def _fail(self, exc):
+        self.last_error = exc
+        self._say("error: " + _one_line(exc), error=True)
+
+    def _update(self):
+        point = self.current
+        self._say(describe(point, self.param, self.baseline))
+        png = figure_png(tradeoff_figure(self.points, highlight=point, baseline=self.baseline,
+                                         title=self.title))
+        self.out.outputs = ({"output_type": "display_data",
+                             "data": {"image/png": base64.b64encode(png).decode("ascii"),
+                                      "text/plain": "<Figure>"},
+                             "metadata": {}},)
+
+    def _on_slider(self, _change):
+        if self._quiet:
+            return
+        try:
+            self._update()
+        except Exception as exc:  # an observer must not lose errors in a kernel log
+            self._fail(exc)
+
+    def select(self, value):
+        """Show the point with ``config[param] == value`` (same as moving the slider)."""
+        values = [v for _, v in self.slider.options]
+        if value not in values:
+            raise ValueError(f"{self.param}={value!r} is not in the sweep; choose one of {values}"
+                             + (" or run_live() to compute it" if self.live else ""))
+        if self.slider.value == value:
+            self._update()
+        else:
+            self.slider.value = value
+        return self.current
+
+    def _progress(self, fraction, text=""):
+        self.progress.value = min(max(float(fraction), 0.0), 1.0)
+        if text:
+            self._say(f"running: {text}")
+
+    def run_live(self):
+        """Call ``live`` on the chosen value (same as clicking): add/replace the point, select it.
+        Errors are shown in the label (and kept in ``.last_error``); returns the point or None."""
+        if self.live is None:
+            raise RuntimeError("this dashboard has no live computation: pass live=callable(value, progress)")
+        value = self.live_choice.value if self.live_choice is not None else self.slider.value
+        self.button.disabled, self.progress.value, self.progress.bar_style = True, 0.0, ""
+        self._say(f"running {self.param}={value} ...")
+        try:
+            point = dict(self.live(value, self._progress))
+            point.setdefault("config", {self.param: value})
+            check_points([point], self.param)
+        except Exception as exc:
+            self.progress.bar_style = "danger"
+            self._fail(exc)
+            return None
+        finally:
+            self.button.disabled = False
+        point["label"] = "live"
+        same = [i for i, p in enumerate(self.points) if p["config"] == point["config"]]
+        if same:
+            self.points[same[0]] = point
+        else:
+            self.points.append(point)
+        new = point["config"][self.param]
+        values = [v for _, v in self.slider.options]
+        if new not in values:
+            self._quiet = True  # changing options resets the value; render once, below
+            try:
+                self.slider.options = [(str(v), v) for v in _distinct(values + [new])]
+            finally:
+                self._quiet = False
+        self.progress.value, self.progress.bar_style = 1.0, "success"
+        self.select(new)
+        return point
+
+
+def tradeoff_dashboard(points, param, baseline=None, live=None, live_values=None, title=None) -> Dashboard:
+    """A trade-off dashboard over a precomputed sweep.
+
+    ``points``: dicts with accuracy_pct, size_bytes, latency_ms, macs, config (optional label);
+    ``param``: the config key the slider moves over; ``baseline``: a point to compare against;
+    ``live(value, progress) -> point``: an optional live computation, ``progress(fraction, text)``
+    drives the progress bar; ``live_values``: the values offered to it (default: the slider's).
+    """
+    return Dashboard(points, param, baseline=baseline, live=live, live_values=live_values, title=title)

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import torch
+
+from labkit import record
+from labkit.record import FIELDS, Point, Recorder
+
+P = Point(accuracy_pct=91.25, size_bytes=1000, macs=5000, latency_ms=0.5)
+B = Point(accuracy_pct=92.0, size_bytes=4000, macs=20000, latency_ms=1.5)
+
+
+def test_rows_have_exactly_the_fields_in_order(tmp_path):
+    rec = Recorder("02_pruning", tmp_path)
+    row = rec.add("prune-fine", {"sparsity": 0.9}, P, baseline=B, batch_size=1)
+    assert tuple(row) == FIELDS
+    line = json.loads((tmp_path / "02_pruning.jsonl").read_text())
+    assert line == row
+    assert line["baseline_size_bytes"] == 4000 and line["size_bytes"] == 1000
+    assert line["threads"] == torch.get_num_threads() and line["torch"] == torch.__version__.split("+")[0]
+
+
+def test_a_baseline_row_is_its_own_reference(tmp_path):
+    row = Recorder("x", tmp_path).add("baseline", {}, B)
+    assert all(row[f"baseline_{k}"] == row[k] for k in record.MEASURES)
+
+
+def test_rerun_replaces_the_file_and_appends_within_a_run(tmp_path):
+    rec = Recorder("nb", tmp_path)
+    for s in (0.5, 0.7, 0.9):
+        rec.add("prune-fine", {"sparsity": s}, P, baseline=B)
+    assert len(record.read("nb", tmp_path)) == 3
+    Recorder("nb", tmp_path).add("prune-fine", {"sparsity": 0.2}, P, baseline=B)
+    rows = record.read("nb", tmp_path)
+    assert [r["config"]["sparsity"] for r in rows] == [0.2]
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]        # no temp files left
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    rec = Recorder("nb", tmp_path)
+    rec.add("t", {"a": 1}, P)
+    before = (tmp_path / "nb.jsonl").read_text()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(record.os, "replace", boom)
+    with pytest.raises(OSError):
+        rec.add("t", {"a": 2}, P)
+    assert (tmp_path / "nb.jsonl").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["nb.jsonl"]
+
+
+def test_read_all_notebooks_and_refuse_foreign_fields(tmp_path):
+    Recorder("a", tmp_path).add("t", {}, P)
+    Recorder("b", tmp_path).add("t", {}, P)
+    assert [r["notebook"] for r in record.read(folder=tmp_path)] == ["a", "b"]
+    (tmp_path / "c.jsonl").write_text(json.dumps({"accuracy": 1}) + "\n")
+    with pytest.raises(ValueError, match="re-run its notebook"):
+        record.read(folder=tmp_path)
+
+
+@pytest.mark.parametrize("point, match", [
+    ({"accuracy_pct": 1, "size_bytes": 2, "macs": 3}, "lacks latency_ms"),
+    ({"accuracy_pct": float("nan"), "size_bytes": 2, "macs": 3, "latency_ms": 1}, "finite number"),
+    ({"accuracy_pct": 1, "size_bytes": -2, "macs": 3, "latency_ms": 1}, "finite number >= 0"),
+])
+def test_bad_points_are_refused(tmp_path, point, match):
+    with pytest.raises(ValueError, match=match):
+        Recorder("x", tmp_path).add("t", {}, point)
+
+
+def test_bad_notebook_name_and_config(tmp_path):
+    with pytest.raises(ValueError, match="stem"):
+        Recorder("00_welcome.ipynb", tmp_path)
+    with pytest.raises(TypeError, match="config must be a dict"):
+        Recorder("x", tmp_path).add("t", "sparsity=0.9", P)
+    with pytest.raises(TypeError):
+        Recorder("x", tmp_path).add("t", {"f": object()}, P)     # not JSON

@@ -1,0 +1,239 @@
+"""labkit.size and labkit.quant: byte counts proven against real exports, round trips, errors."""
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from labkit import quant, size
+
+CASES = [("fp32", None), ("fp16", None), ("int8", None), ("sparse-csr", None), ("sparse-bitmask", None)]
+CASES += [(f, b) for f in ("nbit", "codebook") for b in (1, 2, 3, 4, 8)]
+
+
+def tiny(sparsity=0.7, seed=0):
+    """Conv2d + BatchNorm2d + Linear with random BN statistics and ~``sparsity`` zero weights."""
+    torch.manual_seed(seed)
+    m = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(16, 5))
+    with torch.no_grad():
+        for t in m.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(torch.randn_like(t).abs() if t.dim() < 2 else torch.randn_like(t))
+                if t.dim() >= 2:
+                    t.mul_(torch.rand_like(t) >= sparsity)
+    return m
+
+
+def weights(m):
+    return {k: v for k, v in m.state_dict().items() if v.is_floating_point() and v.dim() >= 2}
+
+
+# ---- size_bytes == len(export) == file size, every format --------------------------------------
+
+@pytest.mark.parametrize("fmt,bits", CASES)
+def test_count_matches_export_and_file(fmt, bits, tmp_path):
+    m = tiny()
+    blob = size.export(m, fmt, bits)
+    path = tmp_path / "model.bin"
+    assert size.write(m, path, fmt, bits) == len(blob) == os.path.getsize(path)
+    assert size.size_bytes(m, fmt, bits) == len(blob)
+    assert size.size_bytes(m.state_dict(), fmt, bits) == len(blob)
+    report = size.size_report(m, fmt, bits)
+    assert all(r["bytes"] == r["payload"] + r["index"] + r["metadata"] for r in report)
+    assert "1.num_batches_tracked" not in [r["name"] for r in report]  # integer buffers not stored
+    assert set(size.load(blob, m, fmt, bits)) == set(m.state_dict())
+
+
+def test_sparse_formats_are_smaller_when_sparse_and_nbit8_equals_int8():
+    m = tiny(0.7)
+    assert size.size_bytes(m, "sparse-csr") < size.size_bytes(m, "fp32")
+    assert size.size_bytes(m, "sparse-bitmask") < size.size_bytes(m, "fp32")
+    assert size.size_bytes(m, "nbit", 8) == size.size_bytes(m, "int8") == len(size.export(m, "nbit", bits=8))
+
+
+# ---- hand-computed counts ------------------------------------------------------------------------
+
+def linear(nnz=None, seed=1):
+    torch.manual_seed(seed)
+    m = nn.Linear(10, 4)
+    if nnz is not None:
+        with torch.no_grad():
+            m.weight.zero_()
+            m.weight.view(-1)[torch.arange(nnz) * 7] = torch.arange(1.0, nnz + 1)
+    return m
+
+
+def test_hand_counts():
+    m = linear()
+    assert size.size_bytes(m, "fp32") == (40 + 4) * 4 == 176
+    assert size.size_bytes(m, "fp16") == 44 * 2
+    assert size.size_bytes(m, "int8") == 40 + 4 * 4 + 4 * 4          # codes + scales + fp32 bias
+    assert size.size_bytes(m, "nbit", 3) == 15 + 16 + 16               # 120 bits = 15 bytes
+    assert size.size_bytes(nn.Linear(7, 1), "nbit", 3) == 3 + 4 + 4    # 21 bits round up to 3 bytes
+    assert size.size_bytes(m, "codebook", 2) == 4 * 4 + 10 + 16        # full table + 80 bits + bias
+    assert size.size_bytes(nn.BatchNorm1d(3)) == 4 * 3 * 4             # num_batches_tracked not stored
+    scalar = nn.Module()
+    scalar.s = nn.Parameter(torch.tensor(2.5))
+    assert size.size_bytes(scalar, "int8") == 4                          # 0-d tensors are vectors, fp32
+    assert size.load(size.export(scalar, "int8"), scalar, "int8")["s"].shape == ()
+
+
+def test_hand_counts_sparse():
+    m = linear(nnz=5)
+    csr = size.size_report(m, "sparse-csr")[0]
+    assert (csr["payload"], csr["index"], csr["metadata"]) == (5 * 4, 5 * 1 + 5 * 2, 0)  # uint8 cols, uint16 ptrs
+    assert size.size_bytes(m, "sparse-csr") == 35 + 16
+    assert size.size_bytes(m, "sparse-bitmask") == 5 + 20 + 16
+    wide = nn.Linear(70000, 1, bias=False)                            # > 65536 columns and positions
+    with torch.no_grad():
+        wide.weight.zero_()
+        wide.weight[0, [0, 300, 69999]] = torch.tensor([1.0, -2.0, 3.0])
+    assert size.size_bytes(wide, "sparse-csr") == 3 * 4 + 3 * 4 + 2 * 4 == len(size.export(wide, "sparse-csr"))
+    assert torch.equal(size.load(size.export(wide, "sparse-csr"), wide, "sparse-csr")["weight"], wide.weight)
+
+
+# ---- round trips -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["fp32", "sparse-csr", "sparse-bitmask"])
+def test_exact_roundtrip(fmt):
+    m = tiny()
+    sd = size.load(size.export(m, fmt), tiny(seed=5), fmt)    # decoded into a model with other weights
+    for k, v in m.state_dict().items():
+        assert torch.equal(sd[k], v) or k.endswith("num_batches_tracked"), k
+    fresh = tiny(seed=5)
+    fresh.load_state_dict(sd)
+    assert torch.equal(fresh[4].weight, m[4].weight)
+
+
+def test_fp16_roundtrip():
+    m = tiny()
+    sd = size.load(size.export(m, "fp16"), m, "fp16")
+    assert all(torch.equal(sd[k], v.half().float()) for k, v in m.state_dict().items() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("fmt,bits", [("int8", None)] + [("nbit", b) for b in (1, 2, 3, 4, 8)])
+def test_quantized_roundtrip(fmt, bits):
+    m = tiny(0.0)
+    sd = size.load(size.export(m, fmt, bits), m, fmt, bits)
+    for k, v in m.state_dict().items():
+        if v.is_floating_point() and v.dim() >= 2:
+            assert torch.equal(sd[k], quant.dequantize_symmetric(*quant.quantize_symmetric(v, bits or 8)))
+            assert not torch.equal(sd[k], v)
+        else:
+            assert torch.equal(sd[k], v)                               # vectors stay fp32
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_codebook_roundtrip(bits):
+    m = tiny(0.0)
+    sd = size.load(size.export(m, "codebook", bits), m, "codebook", bits)
+    for k, w in weights(m).items():
+        codebook, _ = quant.kmeans_codebook(w, bits)
+        assert torch.isin(sd[k], codebook).all()
+        assert sd[k].unique().numel() <= 2 ** bits
+        step = (w.max() - w.min()) / (2 ** bits - 1)                  # k-means beats the linear grid
+        assert ((sd[k] - w) ** 2).mean() <= (step / 2) ** 2 * 1.001
+
+
+def test_codebook_exact_when_weights_already_shared():
+    m = tiny(0.0)
+    levels = torch.tensor([-0.5, -0.125, 0.25, 1.0])
+    with torch.no_grad():
+        for w in weights(m).values():
+            w.copy_(levels[torch.randint(0, 4, w.shape)])
+    sd = size.load(size.export(m, "codebook", 2), m, "codebook", 2)
+    assert all(torch.equal(sd[k], v) for k, v in m.state_dict().items())
+
+
+def test_byte_layout():
+    m = nn.Linear(8, 1, bias=False)
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor([[1.0, -1.0, 0.0, 3.0, -1.0, 0.0, 0.0, 2.0]]))
+    signs = torch.tensor([1, 0, 1, 1, 0, 1, 1, 1])                      # q > 0; w >= 0 binarises to +1
+    scale = torch.tensor([8.0 / 8]).numpy().tobytes()                     # mean |w| as fp32
+    assert size.export(m, "nbit", 1) == scale + bytes([int((signs * 2 ** torch.arange(8)).sum())])
+    nz = bytes([0b10011011])                                             # bitmask, least significant bit first
+    assert size.export(m, "sparse-bitmask") == nz + torch.tensor([1.0, -1, 3, -1, 2]).numpy().tobytes()
+    ptr_cols = bytes([0, 0, 5, 0]) + bytes([0, 1, 3, 4, 7])             # uint16 row pointers, uint8 columns
+    assert size.export(m, "sparse-csr") == ptr_cols + torch.tensor([1.0, -1, 3, -1, 2]).numpy().tobytes()
+
+
+def test_load_needs_exact_length():
+    m = tiny()
+    blob = size.export(m, "int8")
+    with pytest.raises(ValueError, match="same model, fmt and bits"):
+        size.load(blob + b"\0", m, "int8")
+    with pytest.raises(ValueError, match="same model, fmt and bits"):
+        size.load(blob[:-1], m, "int8")
+
+
+# ---- quant -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 8])
+def test_quantize_error_within_half_step(bits):
+    torch.manual_seed(bits)
+    w = torch.randn(6, 3, 5)
+    q, scale = quant.quantize_symmetric(w, bits)
+    qmax = 2 ** (bits - 1) - 1
+    assert q.dtype == torch.int64 and scale.shape == (6,)
+    assert (q.abs() <= qmax).all() and torch.equal(q.abs().amax((1, 2)), torch.full((6,), qmax))
+    err = (w - quant.dequantize_symmetric(q, scale)).abs()
+    assert (err <= scale.view(6, 1, 1) / 2 * (1 + 1e-5)).all()
+    qt, st = quant.quantize_symmetric(w, bits, dim=None)
+    assert st.dim() == 0 and torch.isclose(st, w.abs().max() / qmax)
+    assert ((w - quant.dequantize_symmetric(qt, st, dim=None)).abs() <= st / 2 * (1 + 1e-5)).all()
+
+
+def test_binarize_and_zero_channel():
+    w = torch.tensor([[0.5, -1.5, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+    q, scale = quant.quantize_symmetric(w, 1)
+    assert torch.equal(q[0], torch.tensor([1, -1, 1, 1])) and torch.allclose(scale, torch.tensor([1.0, 0.0]))
+    assert torch.equal(quant.dequantize_symmetric(q, scale)[0].abs(), torch.full((4,), 1.0))
+    q8, s8 = quant.quantize_symmetric(w, 8)
+    assert s8[1] == 1.0 and (q8[1] == 0).all() and torch.isfinite(quant.dequantize_symmetric(q8, s8)).all()
+    q8c, s8c = quant.quantize_symmetric(w, 8, dim=1)                    # per column
+    assert s8c.shape == (4,) and s8c[2] == 1.0
+
+
+def test_kmeans_codebook():
+    torch.manual_seed(0)
+    w = torch.randn(20, 25)
+    codebook, idx = quant.kmeans_codebook(w, 3)
+    assert codebook.numel() <= 8 and idx.shape == w.shape and idx.dtype == torch.int64
+    assert idx.unique().numel() <= 8 and idx.max() < codebook.numel()
+    nearest = (w.unsqueeze(-1) - codebook).abs().argmin(-1)
+    assert torch.equal(codebook[idx], codebook[nearest])                 # each weight at its nearest centroid
+    grid, gidx = quant.kmeans_codebook(w, 3, iters=0)                   # linear initialisation only
+    assert torch.allclose(grid, torch.linspace(w.min().item(), w.max().item(), 8))
+    assert ((codebook[idx] - w) ** 2).mean() < 0.8 * ((grid[gidx] - w) ** 2).mean()  # Lloyd steps help
+    again = quant.kmeans_codebook(w, 3)
+    assert torch.equal(again[0], codebook) and torch.equal(again[1], idx)  # deterministic
+    few = torch.tensor([[0.3, -1.0], [0.3, 7.0]])
+    cb, ix = quant.kmeans_codebook(few, 2)
+    assert torch.equal(cb[ix], few) and cb.numel() == 3
+
+
+# ---- errors and helpers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call,fix", [
+    (lambda m: size.size_bytes(m, "int4"), "use one of"),
+    (lambda m: size.size_bytes(m, "nbit"), "pass bits="),
+    (lambda m: size.export(m, "codebook"), "pass bits="),
+    (lambda m: size.size_bytes(m, "nbit", bits=0), "from 1 to 32"),
+    (lambda m: size.size_bytes(m, "nbit", bits=33), "from 1 to 32"),
+    (lambda m: size.size_bytes(m, "codebook", bits=17), "at most 16"),
+    (lambda m: size.size_bytes({"weight": [1.0, 2.0]}), "pass the model itself or model.state_dict()"),
+    (lambda m: size.size_bytes(3), "pass a torch.nn.Module"),
+    (lambda m: size.size_bytes(nn.Linear), "call it"),
+    (lambda m: quant.quantize_symmetric(torch.ones(3), 0), "from 1 to 32"),
+])
+def test_errors_name_the_fix(call, fix):
+    with pytest.raises((ValueError, TypeError), match=fix.replace("(", r"\(").replace(")", r"\)")):
+        call(linear())
+
+
+def test_human():
+    assert size.human(512) == "512 B"
+    assert size.human(1536) == "1.50 KiB"
+    assert size.human(int(2.25 * 2 ** 20)) == "2.25 MiB"
+    assert size.human(size.size_bytes(linear())) == "176 B"
