@@ -94,12 +94,19 @@ def train_point(config: dict, recipe: dict | None = None, limit: int | None = No
             "recipe": {**recipe, "limit": limit}}
 
 
-def measure_latency(points: list[dict], batch_size: int = 1, repeats: int = 15) -> list[dict]:
-    """Copies of ``points`` with ``latency_ms`` measured now, all architectures timed
-    interleaved (random weights: the time of a forward pass does not depend on them)."""
-    models = {i: sweep_model(**p["config"]) for i, p in enumerate(points)}
-    times = metrics.compare_latency({str(i): m for i, m in models.items()}, (batch_size, 1, 28, 28), repeats=repeats)
-    return [{**p, "latency_ms": times[str(i)].median_ms} for i, p in enumerate(points)]
+def measure_latency(points: list[dict], batch_size: int = 1, repeats: int = 15,
+                    also: dict[str, nn.Module] | None = None) -> tuple[list[dict], dict[str, float]]:
+    """Copies of ``points`` with ``latency_ms`` measured now, every architecture timed
+    interleaved (random weights: the time of a forward pass does not depend on them), and the
+    median ms of the models in ``also`` (e.g. a baseline) timed in the same interleaved run."""
+    models = {f"point {i}": sweep_model(**p["config"]) for i, p in enumerate(points)}
+    extra = dict(also or {})
+    clash = set(extra) & set(models)
+    if clash:
+        raise ValueError(f"rename the models in also=: {sorted(clash)} clash with the sweep's own names")
+    times = metrics.compare_latency({**models, **extra}, (batch_size, 1, 28, 28), repeats=repeats)
+    out = [{**p, "latency_ms": times[f"point {i}"].median_ms} for i, p in enumerate(points)]
+    return out, {k: times[k].median_ms for k in extra}
 
 
 def read_sweep(path: str | Path | None = None) -> dict:

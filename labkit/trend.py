@@ -311,13 +311,14 @@ def latency_figure(rows: list[dict], batch_sizes=None, title: str | None = None)
     in depthwise convolutions. The dashed line is the median GMAC/s of the models: points
     above it run slower than their MACs predict."""
     batch_sizes = batch_sizes or sorted({r["batch_size"] for r in rows})
+    top = max(0.05, max(r["dw_share"] for r in rows))
     fig = Figure(figsize=(6 * len(batch_sizes), 4.6), layout="constrained")
     axes = fig.subplots(1, len(batch_sizes), squeeze=False)[0]
     for ax, b in zip(axes, batch_sizes):
         pts = [r for r in rows if r["batch_size"] == b]
         macs = [r["macs"] * b for r in pts]
         ms = [r["median_ms"] for r in pts]
-        sc = ax.scatter(macs, ms, c=[r["dw_share"] for r in pts], cmap="plasma", vmin=0, vmax=1,
+        sc = ax.scatter(macs, ms, c=[r["dw_share"] for r in pts], cmap="plasma", vmin=0, vmax=top,
                         s=45, edgecolors="k", linewidths=0.5, zorder=3)
         for r, xv, yv in zip(pts, macs, ms):
             ax.annotate(r["model"], (xv, yv), xytext=(4, 3), textcoords="offset points", fontsize=7)

@@ -197,15 +197,19 @@ def sandglass_mid_from_out(in_ch, out_ch, stride=1, reduction=6, kernel=3):
 
 # ---------------------------------------------------------------- tests
 def test_references_pass(capsys):
-    assert checks.check_depthwise_separable(ds_ref) == 24
-    assert checks.check_inverted_residual(ir_ref) == 24
-    assert checks.check_se_hswish(hswish_ref, se_ref) == 40
-    assert checks.check_se_hswish(F.hardswish, se_ref) == 40
-    assert checks.check_channel_shuffle(shuffle_ref) == 30
-    assert checks.check_channel_shuffle(blocks.channel_shuffle) == 30
-    assert checks.check_ghost_module(ghost_ref) == 20
-    assert checks.check_sandglass(sandglass_ref) == 24
-    assert capsys.readouterr().out.count("✓") == 8
+    assert checks.check_depthwise_separable(ds_ref) is None
+    assert checks.check_inverted_residual(ir_ref) is None
+    assert checks.check_se_hswish(hswish_ref, se_ref) is None
+    checks.check_se_hswish(F.hardswish, se_ref)
+    assert checks.check_channel_shuffle(shuffle_ref) is None
+    checks.check_channel_shuffle(blocks.channel_shuffle)
+    assert checks.check_ghost_module(ghost_ref) is None
+    assert checks.check_sandglass(sandglass_ref) is None
+    out = capsys.readouterr().out
+    assert out.count("✓") == 8
+    for line in ("✓ depthwise_separable: shapes", "on 24 random configurations", "on 20 random cases each",
+                 "(30 random shapes and group counts)", "locality on 20 random configurations"):
+        assert line in out
 
 
 @pytest.mark.parametrize("check, n", [(checks.check_depthwise_separable, 1), (checks.check_inverted_residual, 1),

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from labkit import compact, metrics
+from labkit import compact, metrics, models
 
 
 def test_resized_changes_what_the_network_sees():
@@ -56,9 +56,11 @@ def test_run_sweep_writes_after_each_point_and_resumes(tmp_path, monkeypatch):
 def test_measure_latency_adds_a_time_to_every_point():
     pts = [{"config": {"block": "ds", "width": 0.5, "resolution": 14}, "accuracy_pct": 80.0},
            {"config": {"block": "ir", "width": 0.5, "resolution": 28}, "accuracy_pct": 85.0}]
-    out = compact.measure_latency(pts, repeats=2)
+    out, extra = compact.measure_latency(pts, batch_size=4, repeats=2, also={"cnn": models.baseline_cnn()})
     assert [p["accuracy_pct"] for p in out] == [80.0, 85.0] and all(p["latency_ms"] > 0 for p in out)
-    assert "latency_ms" not in pts[0]
+    assert "latency_ms" not in pts[0] and set(extra) == {"cnn"} and extra["cnn"] > 0
+    with pytest.raises(ValueError, match="clash"):
+        compact.measure_latency(pts, also={"point 0": models.lenet5()})
 
 
 def pt(block, width, res, acc, size, ms, macs):

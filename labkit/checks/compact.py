@@ -100,7 +100,7 @@ def _configs(rng, cases, strides=(1, 2), same_share=0.4):
 
 
 # ---------------------------------------------------------------- 1. depthwise-separable
-def check_depthwise_separable(depthwise_separable, cases: int = 24) -> int:
+def check_depthwise_separable(depthwise_separable, cases: int = 24) -> None:
     """``depthwise_separable(in_ch, out_ch, stride, kernel) -> nn.Module``: depthwise k x k
     (stride) + BN + ReLU, then pointwise 1 x 1 + BN + ReLU (MobileNetV1)."""
     rng = hidden_rng(101)
@@ -115,11 +115,10 @@ def check_depthwise_separable(depthwise_separable, cases: int = 24) -> int:
                              f"a standard conv would have {k * k * cin * cout}",
                    "macs": "the stride belongs to the depthwise convolution, so the pointwise one runs on the smaller output"})
     print(f"✓ depthwise_separable: shapes, k²·C_in + C_in·C_out weights and the MACs hold on {cases} random configurations")
-    return cases
 
 
 # ---------------------------------------------------------------- 2. inverted residual
-def check_inverted_residual(inverted_residual, cases: int = 24) -> int:
+def check_inverted_residual(inverted_residual, cases: int = 24) -> None:
     """``inverted_residual(in_ch, out_ch, stride, expand, kernel) -> nn.Module``: 1x1 expand
     to ``in_ch * expand`` (ReLU6; omitted when expand == 1) -> depthwise kxk (stride, ReLU6)
     -> linear 1x1 projection, plus the input when stride == 1 and in_ch == out_ch (MobileNetV2)."""
@@ -142,11 +141,10 @@ def check_inverted_residual(inverted_residual, cases: int = 24) -> int:
         _check_residual_and_linear(inverted_residual, "inverted_residual", kw, x, s == 1 and cin == cout, what)
     print(f"✓ inverted_residual: shapes, weights, MACs, the residual exactly when shapes allow, and a linear "
           f"bottleneck on {cases} random configurations")
-    return cases
 
 
 # ---------------------------------------------------------------- 3. SE + h-swish
-def check_se_hswish(hard_swish, squeeze_excite, cases: int = 20) -> int:
+def check_se_hswish(hard_swish, squeeze_excite, cases: int = 20) -> None:
     """``hard_swish(x)`` = x * ReLU6(x + 3) / 6, and ``squeeze_excite(x, w1, b1, w2, b2)``:
     global average pool -> ``w1 @ s + b1`` -> ReLU -> ``w2 @ . + b2`` -> hard-sigmoid -> scale
     each channel of x (MobileNetV3's SE), compared with torch and torchvision."""
@@ -192,11 +190,10 @@ def check_se_hswish(hard_swish, squeeze_excite, cases: int = 20) -> int:
                                  f"SqueezeExcitation by up to {float((got - want).abs().max()):.4f}. Hint: {hint}")
     print(f"✓ hard_swish matches torch's hardswish and squeeze_excite matches torchvision's SqueezeExcitation "
           f"(hard-sigmoid gate) on {cases} random cases each")
-    return 2 * cases
 
 
 # ---------------------------------------------------------------- 4. channel shuffle
-def check_channel_shuffle(channel_shuffle, cases: int = 30) -> int:
+def check_channel_shuffle(channel_shuffle, cases: int = 30) -> None:
     """``channel_shuffle(x, groups)``: (N, C, H, W) -> same shape, channel ``g * (C // groups) + i``
     moved to ``i * groups + g``; compared with ``torch.nn.ChannelShuffle``, and shown to be a
     permutation that ``channel_shuffle(., C // groups)`` undoes."""
@@ -226,11 +223,10 @@ def check_channel_shuffle(channel_shuffle, cases: int = 30) -> int:
             raise AssertionError(f"{what}: shuffling again with C // groups = {per} groups should undo it")
     print(f"✓ channel_shuffle matches torch.nn.ChannelShuffle and is a permutation its inverse undoes "
           f"({cases} random shapes and group counts)")
-    return cases
 
 
 # ---------------------------------------------------------------- 5. Ghost module
-def check_ghost_module(ghost_module, cases: int = 20) -> int:
+def check_ghost_module(ghost_module, cases: int = 20) -> None:
     """``ghost_module(in_ch, out_ch, ratio, dw_kernel) -> nn.Module``: a 1x1 conv (+BN+ReLU)
     makes m = ceil(out_ch / ratio) intrinsic maps, a depthwise dw_kernel conv (groups = m,
     +BN+ReLU) makes (ratio - 1) ghosts of each; output: intrinsic then ghosts, first out_ch (GhostNet)."""
@@ -266,11 +262,10 @@ def check_ghost_module(ghost_module, cases: int = 20) -> int:
             raise AssertionError(f"{what}: a ghost channel changed outside the {d}x{d} window of the changed pixel: "
                                  f"ghosts must be computed from the intrinsic maps by one depthwise {d}x{d} conv")
     print(f"✓ ghost_module: shapes, m·C_in + d²·m·(s-1) weights, MACs, and intrinsic-then-ghost locality on {cases} random configurations")
-    return cases
 
 
 # ---------------------------------------------------------------- 6. Sandglass
-def check_sandglass(sandglass, cases: int = 24) -> int:
+def check_sandglass(sandglass, cases: int = 24) -> None:
     """``sandglass(in_ch, out_ch, stride, reduction, kernel) -> nn.Module``: depthwise kxk
     (ReLU6) -> linear 1x1 to in_ch // reduction -> 1x1 to out_ch (ReLU6) -> linear depthwise
     kxk with the stride, plus the input when stride == 1 and in_ch == out_ch (MobileNeXt)."""
@@ -293,4 +288,3 @@ def check_sandglass(sandglass, cases: int = 24) -> int:
         _check_residual_and_linear(sandglass, "sandglass", kw, x, s == 1 and cin == cout, what)
     print(f"✓ sandglass: shapes, weights, MACs, the residual exactly when shapes allow, and a linear last layer "
           f"on {cases} random configurations")
-    return cases
