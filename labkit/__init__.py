@@ -2,7 +2,9 @@
 
 Modules, one idea each: ``data`` (Fashion-MNIST), ``models`` and ``blocks``, ``train``,
 ``zoo`` (shipped checkpoints), ``metrics`` (params, MACs, latency), ``size`` (bytes under
-a storage format), ``quant``, ``record`` (the results record), ``widgets``, ``checks``.
+a storage format), ``quant``, ``record`` (the results record), ``widgets``, ``checks``,
+``trend`` (torchvision's ImageNet models: metadata, latency) and ``compact`` (the compact-net
+sweep and its explorer).
 """
 __version__ = "0.1.0"
 

@@ -35,11 +35,21 @@ class Recipe:
     seed: int = 0
 
 
+def block_config(block: str) -> list[list]:
+    """The compact net's table (``labkit.models.COMPACT_CONFIG``) with its ``ir`` rows built
+    from another block of ``labkit.blocks.BLOCKS`` (notebook 01 compares them)."""
+    from .models import COMPACT_CONFIG
+    return [[block if row[0] == "ir" else row[0], *row[1:]] for row in COMPACT_CONFIG]
+
+
 RECIPES: dict[str, Recipe] = {
     "lenet5": Recipe("lenet5", epochs=10, batch_size=128),
     "cnn": Recipe("cnn", epochs=6, batch_size=128),
     **{f"compact-w{w}": Recipe("compact", {"width": w}, epochs=6, lr=4e-3, batch_size=256)
        for w in (0.25, 0.5, 0.75, 1.0)},
+    # notebook 01: the same table and recipe as compact-w1.0, other blocks in place of "ir"
+    **{f"compact-{b}": Recipe("compact", {"config": block_config(b)}, epochs=6, lr=4e-3, batch_size=256)
+       for b in ("ds", "mb3", "shuffle", "ghost", "sandglass")},
 }
 
 

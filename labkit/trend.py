@@ -1,0 +1,368 @@
+"""The trend of ImageNet classifiers, read from torchvision's own metadata (offline), and
+measured on the models themselves (random weights: nothing is downloaded).
+
+- ``imagenet_models()``: every torchvision classification model that has ImageNet-1K
+  weights, with ``<Model>_Weights.IMAGENET1K_V1.meta``'s parameters, ``_ops`` (torchvision
+  calls them GFLOPS; they are multiply-accumulates: ``count_macs`` gives the same
+  number), ImageNet top-1 accuracy and file size, plus the year and paper of its family
+  from ``datasets/imagenet_families.csv`` (year = first public version, as in ``source``).
+- ``build(name)``: the architecture with random weights (``device="meta"``: shapes only,
+  instant, for counting parameters, MACs and activations).
+- ``activation_stats``: the activation values one image creates (forward hooks).
+- ``measure_latency`` / ``python -m labkit.trend latency``: CPU latency of the reference
+  models at 224 x 224, batch 1 and a larger batch, cached in ``notebooks/cache/``.
+- ``disagreements``: pairs of models whose MACs and measured latency rank them oppositely.
+- Figures (``matplotlib.figure.Figure``, no pyplot state): ``trend_figure`` (the seeds'
+  chart: compute per model by year, accuracy on a second axis), ``scatter_figure``
+  (accuracy vs MACs or parameters with the Pareto front), ``latency_figure``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from . import metrics, validate
+from .paths import ROOT, cache_dir
+from .plots import fmt_count, pareto_front
+
+FAMILIES_CSV = ROOT / "datasets" / "imagenet_families.csv"
+FAMILY_COLUMNS = ("family", "models", "year", "paper", "source")
+IMAGENET_INPUT = (1, 3, 224, 224)
+WEIGHTS = "IMAGENET1K_V1"     # the weights trained on ImageNet-1K alone with the original recipe
+
+# The models the latency section measures (a spread of years, sizes and block types) ...
+REFERENCE_MODELS = ("alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "resnet152",
+                    "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+                    "shufflenet_v2_x1_0", "mnasnet1_0", "efficientnet_b0")
+# ... and the few that the notebook's default run measures live (each < 0.1 s a forward pass).
+LIVE_MODELS = ("alexnet", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x1_0",
+               "efficientnet_b0")
+LATENCY_BATCHES = (1, 8)
+
+
+def latency_cache() -> Path:
+    return cache_dir() / "trend_latency.json"
+
+
+# ---------------------------------------------------------------- the data
+def families(path: str | Path = FAMILIES_CSV) -> list[dict]:
+    """Rows of the families CSV: family, models (a regex over torchvision names), year, paper, source."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: restore it with `git checkout -- datasets/{path.name}`")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or tuple(rows[0]) != FAMILY_COLUMNS:
+        raise ValueError(f"{path.name} must have the columns {', '.join(FAMILY_COLUMNS)}")
+    for r in rows:
+        r["year"] = int(r["year"])
+    return rows
+
+
+def family_of(name: str, fams: list[dict]) -> dict:
+    """The one family whose ``models`` regex matches the torchvision name ``name``."""
+    hits = [f for f in fams if re.fullmatch(f["models"], name)]
+    if len(hits) != 1:
+        found = "no family" if not hits else f"{len(hits)} families ({', '.join(h['family'] for h in hits)})"
+        raise ValueError(f"torchvision model {name!r} matches {found} of {FAMILIES_CSV.name}: add or fix a row")
+    return hits[0]
+
+
+def classification_models() -> list[str]:
+    """Names of torchvision's ImageNet classification builders."""
+    from torchvision import models as tvm
+    return tvm.list_models(module=tvm)
+
+
+def weights_meta(name: str) -> dict | None:
+    """``<Model>_Weights.IMAGENET1K_V1.meta`` (offline), or None if the model has no such weights."""
+    from torchvision import models as tvm
+    enum = tvm.get_model_weights(name)
+    return enum[WEIGHTS].meta if WEIGHTS in enum.__members__ else None
+
+
+def imagenet_models(fams: list[dict] | None = None) -> tuple[list[dict], list[str]]:
+    """One row per torchvision classification model with ImageNet-1K weights, and the names
+    left out (those whose only weights were pre-trained on other data, e.g. SWAG's 3.6 B
+    Instagram images). MACs are at the resolution the weights are evaluated at (``resolution``).
+    """
+    from torchvision import models as tvm
+    fams = fams if fams is not None else families()
+    rows, skipped = [], []
+    for name in classification_models():
+        meta = weights_meta(name)
+        if meta is None:
+            skipped.append(name)
+            continue
+        fam = family_of(name, fams)
+        acc = meta["_metrics"]["ImageNet-1K"]
+        crop = tvm.get_model_weights(name)[WEIGHTS].transforms.keywords.get("crop_size", 224)
+        rows.append({"model": name, "family": fam["family"], "year": fam["year"], "paper": fam["paper"],
+                     "params": int(meta["num_params"]), "macs": int(round(meta["_ops"] * 1e9)),
+                     "accuracy_pct": float(acc["acc@1"]), "top5_pct": float(acc["acc@5"]),
+                     "file_mib": float(meta["_file_size"]), "resolution": int(crop)})
+    rows.sort(key=lambda r: (r["year"], r["family"], r["macs"]))
+    return rows, skipped
+
+
+def cheaper_later(rows: list[dict], old_year: int = 2015, year: int = 2019) -> list[dict]:
+    """For each model of ``old_year``: the cheapest (fewest MACs) model of ``year`` that is at
+    least as accurate, and the compute ratio (the seeds' "10x less compute from 2015 to 2019")."""
+    out = []
+    for old in (r for r in rows if r["year"] == old_year):
+        better = [r for r in rows if r["year"] == year and r["accuracy_pct"] >= old["accuracy_pct"]]
+        if better:
+            new = min(better, key=lambda r: r["macs"])
+            out.append({"old": old, "new": new, "ratio": old["macs"] / new["macs"]})
+    return sorted(out, key=lambda d: -d["ratio"])
+
+
+# ---------------------------------------------------------------- the models themselves
+def build(name: str, device: str | torch.device = "cpu") -> nn.Module:
+    """torchvision model ``name`` with random weights, in eval mode; never downloads.
+
+    ``device="meta"`` builds shapes only (instant, no memory): enough for parameters, MACs
+    and activation counts, not for running it.
+    """
+    from torchvision import models as tvm
+    validate.choice(name, classification_models(), "torchvision model")
+    kwargs = {"init_weights": True, "aux_logits": False} if name in ("googlenet", "inception_v3") else {}
+    with torch.device(device), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return tvm.get_model(name, weights=None, **kwargs).eval()
+
+
+def depthwise_macs_share(model: nn.Module, input_size=IMAGENET_INPUT) -> float:
+    """Fraction of the MACs spent in depthwise convolutions (``groups == in_channels > 1``)."""
+    convs = {n: m for n, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    per_layer = metrics.macs_by_layer(model, input_size)
+    dw = sum(v for n, v in per_layer.items() if n in convs and convs[n].groups == convs[n].in_channels > 1)
+    return dw / max(1, sum(per_layer.values()))
+
+
+_VIEWS = (nn.Flatten, nn.Dropout, nn.Identity)     # return their input (or a view): no new memory
+
+
+def activation_stats(model: nn.Module, input_size=IMAGENET_INPUT) -> dict:
+    """Activation values one image creates, counted with forward hooks on the leaf modules.
+
+    - ``total``: the input plus every tensor a layer creates (an in-place ReLU creates none):
+      what a framework keeps for the backward pass, and the seeds' "memory per image"
+      (views and eval-mode dropout create nothing);
+    - ``total_with_inplace``: as if every ReLU wrote a new tensor;
+    - ``largest_pair``: the largest input + output of one layer: what a chain-structured
+      network needs at least at inference, when each buffer is freed once used;
+    - ``weight_layers``: the Conv2d and Linear layers (VGG-16's "16").
+    """
+    counts = {"total": 0, "total_with_inplace": 0, "largest_pair": 0}
+    x = torch.randn(*input_size, device=next(model.parameters()).device)
+    counts["total"] = counts["total_with_inplace"] = x[0].numel()
+
+    def hook(mod, inp, out):
+        if not isinstance(out, torch.Tensor) or not inp or not isinstance(inp[0], torch.Tensor):
+            return
+        if isinstance(mod, _VIEWS):
+            return
+        n_in, n_out = inp[0][0].numel(), out[0].numel()
+        inplace = getattr(mod, "inplace", False)
+        counts["total_with_inplace"] += n_out
+        counts["total"] += 0 if inplace else n_out
+        counts["largest_pair"] = max(counts["largest_pair"], n_in + (0 if inplace else n_out))
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(hook) for m in leaves]
+    try:
+        with torch.inference_mode():
+            model.eval()(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    counts["weight_layers"] = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in leaves)
+    return counts
+
+
+def measure_latency(names=REFERENCE_MODELS, batch_sizes=LATENCY_BATCHES, repeats: int = 7,
+                    warmup: int = 2, progress=None) -> list[dict]:
+    """CPU latency at 224 x 224 of the named models (random weights), interleaved per batch size.
+
+    Returns one row per (model, batch): ``model, batch_size, median_ms, p25_ms, p75_ms,
+    repeats, threads, macs, params, dw_share``. ``progress(fraction, text)`` is called per batch size.
+    """
+    models = {n: build(n) for n in names}
+    static = {n: {"macs": metrics.count_macs(m, IMAGENET_INPUT), "params": metrics.count_params(m),
+                  "dw_share": round(depthwise_macs_share(m), 4)} for n, m in models.items()}
+    rows = []
+    for i, b in enumerate(batch_sizes):
+        times = metrics.compare_latency(models, (b, 3, 224, 224), repeats=repeats, warmup=warmup, device="cpu")
+        for n, t in times.items():
+            rows.append({"model": n, "batch_size": b, "median_ms": t.median_ms, "p25_ms": t.p25_ms,
+                         "p75_ms": t.p75_ms, "repeats": t.repeats, "threads": t.threads, **static[n]})
+        if progress:
+            progress((i + 1) / len(batch_sizes), f"batch {b} done")
+    return rows
+
+
+def disagreements(rows: list[dict], batch_size: int = 1) -> list[dict]:
+    """Pairs (a, b) at one batch size where ``a`` has fewer MACs than ``b`` yet is slower:
+    ``macs_ratio = macs_b / macs_a`` (> 1) and ``slower = latency_a / latency_b`` (> 1),
+    largest MACs ratio first."""
+    pts = [r for r in rows if r["batch_size"] == batch_size]
+    pairs = [{"fewer_macs": a["model"], "more_macs": b["model"], "macs_ratio": b["macs"] / a["macs"],
+              "slower": a["median_ms"] / b["median_ms"]}
+             for a in pts for b in pts if a["macs"] < b["macs"] and a["median_ms"] > b["median_ms"]]
+    return sorted(pairs, key=lambda p: -p["macs_ratio"])
+
+
+def write_latency_cache(rows: list[dict], path: str | Path | None = None) -> Path:
+    path = Path(path) if path else latency_cache()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"command": "python -m labkit.trend latency", "torch": torch.__version__.split("+")[0],
+           "threads": torch.get_num_threads(), "device": "cpu", "input": list(IMAGENET_INPUT[1:]),
+           "weights": "random (architecture only)", "rows": rows}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_latency_cache(path: str | Path | None = None) -> dict:
+    path = Path(path) if path else latency_cache()
+    if not path.exists():
+        raise FileNotFoundError(f"no cached latency sweep at {path.name}: make it with `python -m labkit.trend latency`")
+    return json.loads(path.read_text())
+
+
+# ---------------------------------------------------------------- figures
+def _year_colors(years):
+    from matplotlib import colormaps
+    ys = sorted(set(years))
+    cmap = colormaps["viridis"]
+    return {y: cmap(i / max(1, len(ys) - 1)) for i, y in enumerate(ys)}
+
+
+def trend_figure(rows: list[dict], title: str | None = None) -> Figure:
+    """The seeds' chart: one bar per model (GMACs, log scale), ordered by year, with ImageNet
+    top-1 accuracy on a second axis."""
+    rows = sorted(rows, key=lambda r: (r["year"], r["macs"]))
+    colors = _year_colors(r["year"] for r in rows)
+    fig = Figure(figsize=(13, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    xs = range(len(rows))
+    ax.bar(xs, [r["macs"] / 1e9 for r in rows], color=[colors[r["year"]] for r in rows], zorder=2)
+    ax.set_yscale("log")
+    ax.set_ylabel("GMACs per image (bars, log scale)")
+    ax.set_xticks(list(xs), [r["model"] for r in rows], rotation=90, fontsize=6)
+    ax.set_xlim(-0.7, len(rows) - 0.3)
+    ax.grid(True, axis="y", alpha=0.3, zorder=0)
+    acc = ax.twinx()
+    acc.plot(list(xs), [r["accuracy_pct"] for r in rows], "o", color="crimson", ms=3.5, zorder=3)
+    acc.set_ylabel("ImageNet top-1 (%) (red dots)", color="crimson")
+    acc.tick_params(axis="y", colors="crimson")
+    start = 0
+    for i, r in enumerate(rows + [None]):
+        if r is None or r["year"] != rows[start]["year"]:
+            ax.axvline(i - 0.5, color="0.6", lw=0.6)
+            ax.text((start + i - 1) / 2, 1.01, str(rows[start]["year"]), transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8)
+            start = i
+    ax.set_title(title or "ImageNet classifiers in torchvision: compute per model by year, and accuracy", pad=16)
+    return fig
+
+
+def scatter_figure(rows: list[dict], x: str = "macs", title: str | None = None, label_front: bool = True) -> Figure:
+    """Accuracy vs ``x`` (``"macs"`` or ``"params"``, log scale), colour = year, the Pareto
+    front (no model both cheaper and more accurate) as a step line, its models named."""
+    if x not in ("macs", "params"):
+        raise ValueError(f"x must be 'macs' or 'params', got {x!r}")
+    colors = _year_colors(r["year"] for r in rows)
+    fig = Figure(figsize=(7.5, 5), layout="constrained")
+    ax = fig.add_subplot()
+    for y in sorted(colors):
+        pts = [r for r in rows if r["year"] == y]
+        ax.scatter([r[x] for r in pts], [r["accuracy_pct"] for r in pts], color=colors[y], s=28,
+                   edgecolors="k", linewidths=0.4, label=str(y), zorder=3)
+    front = pareto_front(rows, x=x, y="accuracy_pct")
+    ax.step([r[x] for r in front], [r["accuracy_pct"] for r in front], where="post", color="0.35",
+            lw=1.2, zorder=2, label="Pareto front")
+    if label_front:
+        for r in front:
+            ax.annotate(r["model"], (r[x], r["accuracy_pct"]), xytext=(4, -9), textcoords="offset points", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("MACs per image" if x == "macs" else "parameters")
+    ax.xaxis.set_major_formatter(lambda v, _: fmt_count(v))
+    ax.set_ylabel("ImageNet top-1 (%)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.set_title(title or f"accuracy vs {'MACs' if x == 'macs' else 'parameters'}")
+    return fig
+
+
+def latency_figure(rows: list[dict], batch_sizes=None, title: str | None = None) -> Figure:
+    """Measured latency vs MACs (log-log), one panel per batch size; colour = share of MACs
+    in depthwise convolutions. The dashed line is the median GMAC/s of the models: points
+    above it run slower than their MACs predict."""
+    batch_sizes = batch_sizes or sorted({r["batch_size"] for r in rows})
+    top = max(0.05, max(r["dw_share"] for r in rows))
+    fig = Figure(figsize=(6 * len(batch_sizes), 4.6), layout="constrained")
+    axes = fig.subplots(1, len(batch_sizes), squeeze=False)[0]
+    for ax, b in zip(axes, batch_sizes):
+        pts = [r for r in rows if r["batch_size"] == b]
+        macs = [r["macs"] * b for r in pts]
+        ms = [r["median_ms"] for r in pts]
+        sc = ax.scatter(macs, ms, c=[r["dw_share"] for r in pts], cmap="plasma", vmin=0, vmax=top,
+                        s=45, edgecolors="k", linewidths=0.5, zorder=3)
+        for r, xv, yv in zip(pts, macs, ms):
+            ax.annotate(r["model"], (xv, yv), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        rate = sorted(m / t for m, t in zip(macs, ms))[len(ms) // 2]          # MACs per ms
+        lo, hi = min(macs) / 1.5, max(macs) * 1.5
+        ax.plot([lo, hi], [lo / rate, hi / rate], "--", color="0.5", lw=1,
+                label=f"median: {rate / 1e6:.1f} GMAC/s")
+        ax.set_xscale("log"), ax.set_yscale("log")
+        ax.set_xlabel(f"MACs per batch of {b}")
+        ax.set_ylabel("latency (ms)")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+        ax.set_title(f"batch {b}")
+    fig.colorbar(sc, ax=list(axes), label="share of MACs in depthwise convs")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labkit.trend", description="The ImageNet trend: data and latency sweep.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    lat = sub.add_parser("latency", help="measure the reference models' CPU latency and cache it")
+    lat.add_argument("--repeats", type=int, default=7)
+    sub.add_parser("table", help="print every model with its metadata")
+    args = p.parse_args(argv)
+    from .runtime import setup
+    setup(quiet=True)
+    if args.cmd == "latency":
+        print(f"measuring {len(REFERENCE_MODELS)} models at batch sizes {LATENCY_BATCHES} "
+              f"on {torch.get_num_threads()} threads ...", flush=True)
+        rows = measure_latency(repeats=args.repeats, progress=lambda f, t: print(f"  {t}", flush=True))
+        path = write_latency_cache(rows)
+        for r in rows:
+            print(f"{r['model']:20s} batch {r['batch_size']:2d} {r['median_ms']:9.2f} ms")
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    else:
+        rows, skipped = imagenet_models()
+        for r in rows:
+            print(f"{r['year']}  {r['model']:20s} {r['params']:>12,} params {r['macs'] / 1e9:8.3f} GMACs "
+                  f"{r['accuracy_pct']:6.2f} %")
+        print("left out (no ImageNet-1K-only weights):", ", ".join(skipped))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

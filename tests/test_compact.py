@@ -1,0 +1,137 @@
+"""labkit.compact: resolution multiplier, the sweep recipe (resumable cache), and the explorer
+widget without a kernel (set a selector, assert the label changed and a new PNG was drawn)."""
+import base64
+import json
+
+import pytest
+import torch
+
+from labkit import compact, metrics, models
+
+
+def test_resized_changes_what_the_network_sees():
+    full, small = compact.sweep_model("ir", 1.0, 28), compact.sweep_model("ir", 1.0, 14)
+    assert isinstance(small, compact.Resized) and not isinstance(full, compact.Resized)
+    assert small(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert metrics.count_params(small) == metrics.count_params(full)
+    assert 0.2 < metrics.count_macs(small) / metrics.count_macs(full) < 0.4      # ~ (14/28)^2, plus rounding
+    with pytest.raises(ValueError, match="resolution must be"):
+        compact.Resized(full, 4)
+    with pytest.raises(ValueError, match="unknown block 'xx'"):
+        compact.sweep_model("xx")
+
+
+def test_grid_covers_every_block_width_and_resolution():
+    g = compact.grid()
+    assert len(g) == len(compact.SWEEP_BLOCKS) * len(compact.SWEEP_WIDTHS) * len(compact.SWEEP_RESOLUTIONS)
+    assert {c["block"] for c in g} == set(compact.SWEEP_BLOCKS)
+
+
+def test_train_point_measures_a_tiny_run():
+    p = compact.train_point({"block": "ds", "width": 0.5, "resolution": 14}, recipe={"epochs": 1}, limit=512)
+    assert p["config"] == {"block": "ds", "width": 0.5, "resolution": 14} and 0 <= p["accuracy_pct"] <= 100
+    assert p["size_bytes"] > 4 * p["params"] - 1 and p["macs"] > 0 and p["recipe"]["limit"] == 512
+
+
+def test_run_sweep_writes_after_each_point_and_resumes(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(cfg, recipe=None, limit=None, progress=None):
+        calls.append(cfg)
+        return {"config": dict(cfg), "accuracy_pct": 80.0 + cfg["width"], "size_bytes": 100, "macs": 10,
+                "params": 25, "train_seconds": 0.0, "recipe": {}}
+
+    monkeypatch.setattr(compact, "train_point", fake)
+    cfgs = compact.grid(blocks=("ir", "ds"), widths=(0.5,), resolutions=(28,))
+    path = tmp_path / "sweep.json"
+    compact.run_sweep(cfgs[:1], path)
+    assert [p["config"] for p in json.loads(path.read_text())["points"]] == cfgs[:1]
+    doc = compact.run_sweep(cfgs, path)                 # resumes: trains only the new one
+    assert calls == cfgs and [p["config"] for p in doc["points"]] == cfgs
+    assert compact.read_sweep(path)["command"] == "python -m labkit.compact sweep"
+    with pytest.raises(FileNotFoundError, match="python -m labkit.compact sweep"):
+        compact.read_sweep(tmp_path / "none.json")
+
+
+def test_measure_latency_adds_a_time_to_every_point():
+    pts = [{"config": {"block": "ds", "width": 0.5, "resolution": 14}, "accuracy_pct": 80.0},
+           {"config": {"block": "ir", "width": 0.5, "resolution": 28}, "accuracy_pct": 85.0}]
+    out, extra = compact.measure_latency(pts, batch_size=4, repeats=2, also={"cnn": models.baseline_cnn()})
+    assert [p["accuracy_pct"] for p in out] == [80.0, 85.0] and all(p["latency_ms"] > 0 for p in out)
+    assert "latency_ms" not in pts[0] and set(extra) == {"cnn"} and extra["cnn"] > 0
+    with pytest.raises(ValueError, match="clash"):
+        compact.measure_latency(pts, also={"point 0": models.lenet5()})
+
+
+def pt(block, width, res, acc, size, ms, macs):
+    return {"config": {"block": block, "width": width, "resolution": res}, "accuracy_pct": acc,
+            "size_bytes": size, "latency_ms": ms, "macs": macs}
+
+
+def points():
+    return [pt("ir", 0.5, 14, 85.0, 80_000, 0.5, 200_000), pt("ir", 1.0, 28, 90.5, 240_000, 1.5, 2_300_000),
+            pt("ir", 0.5, 28, 88.0, 80_000, 0.9, 680_000), pt("ds", 1.0, 28, 89.0, 70_000, 0.6, 500_000)]
+
+
+def png_of(ex):
+    (out,) = ex.out.outputs
+    png = base64.b64decode(out["data"]["image/png"])
+    assert png.startswith(b"\x89PNG")
+    return png
+
+
+def test_explorer_selectors_update_label_and_png():
+    base = pt("cnn", 1.0, 28, 92.9, 1_562_000, 1.0, 7_700_000)
+    ex = compact.sweep_explorer(points(), baseline=base)
+    assert ex.config == {"block": "ds", "width": 1.0, "resolution": 28}     # names sorted, numbers at the top value
+    assert ex.label.value.startswith("block=ds, width=1.0, resolution=28: accuracy 89.00 %")
+    assert "-3.90 pt, 22.3x smaller, 1.7x faster" in ex.label.value
+    before = png_of(ex)
+    ex.selectors["block"].value = "ir"
+    assert ex.label.value.startswith("block=ir, width=1.0, resolution=28: accuracy 90.50 %")
+    after = png_of(ex)
+    assert after != before
+    ex.selectors["width"].value = 0.5
+    ex.selectors["resolution"].value = 14
+    assert "accuracy 85.00 %" in ex.label.value and png_of(ex) != after
+
+
+def test_explorer_select_and_missing_points():
+    ex = compact.sweep_explorer(points())
+    assert ex.select(block="ds", width=0.5, resolution=14) is None
+    assert ex.label.value == "block=ds, width=0.5, resolution=14: not in the sweep"
+    assert ex.select(block="ir", width=0.5, resolution=28)["accuracy_pct"] == 88.0
+    with pytest.raises(ValueError, match=r"choose one of \[0.5, 1.0\]"):
+        ex.select(width=0.75)
+    with pytest.raises(ValueError, match="not a swept parameter"):
+        ex.select(depth=3)
+    with pytest.raises(ValueError, match="no 'depth' in its config"):
+        compact.sweep_explorer(points(), params=("block", "depth"))
+
+
+def test_explorer_live_training_replaces_the_point_and_reports_errors():
+    seen = []
+
+    def live(cfg, progress):
+        progress(0.5)
+        seen.append(ex.progress.value)
+        return pt(cfg["block"], cfg["width"], cfg["resolution"], 86.5, 30_000, 0.4, 60_000)
+
+    ex = compact.sweep_explorer(points(), live=live)
+    ex.select(block="ds", width=0.5, resolution=14)
+    before = png_of(ex)
+    ex.button.click()
+    assert seen == [0.5] and ex.progress.value == 1.0
+    assert ex.current["label"] == "live" and "accuracy 86.50 %" in ex.label.value and png_of(ex) != before
+    assert len(ex.points) == 5
+    ex.run_live()                                          # again: replaced, not appended
+    assert len(ex.points) == 5
+
+    def broken(cfg, progress):
+        raise RuntimeError("out of memory\ndetails")
+
+    ex2 = compact.sweep_explorer(points(), live=broken)
+    assert ex2.run_live() is None and ex2.label.value == "error: RuntimeError: out of memory"
+    assert not ex2.button.disabled and len(ex2.points) == 4
+    with pytest.raises(RuntimeError, match="no live computation"):
+        compact.sweep_explorer(points()).run_live()
