@@ -24,8 +24,10 @@ $(STAMP): requirements.txt pyproject.toml
 data: $(STAMP)
 	@$(BIN)/python -m labkit.data
 
+# (as root, e.g. in a container, JupyterLab needs --allow-root)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Unit tests, every notebook under strict nbval, and the student-edition check.
 # Results records go to build/ so a test run leaves the committed ones alone.
