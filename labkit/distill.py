@@ -540,8 +540,18 @@ def sweep_rows(sweeps: dict, kind: str, metric: str = "val_accuracy_pct") -> lis
         setting = {k: e[k] for k in ("teacher", "images", "T", "alpha", "beta") if k in e}
         rows.append({"value": value, "name": name, "setting": setting, "accs": accs, "mean": m, "std": sd,
                      "alone": alone_accs, "alone_mean": mean_std(alone_accs)[0],
-                     "gain": mean_std([a - b for a, b in zip(accs, alone_accs)])[0]})
+                     "gain": mean_std([a - b for a, b in zip(accs, alone_accs)])[0],
+                     **{k: e[k] for k in ("teacher_params", "teacher_macs", "teacher_test_accuracy_pct") if k in e}})
     return rows
+
+
+def sweep_text(rows: list[dict], what: str = "val") -> str:
+    """Rows of ``sweep_rows`` as an aligned text table: setting, mean +- std over seeds, the
+    student alone (same seeds), the mean gain in points."""
+    from .plots import text_table
+    table = [{"setting": r["name"], f"{what} %": f"{r['mean']:.2f} +- {r['std']:.2f}",
+              "alone %": f"{r['alone_mean']:.2f}", "gain (pt)": f"{r['gain']:+.2f}"} for r in rows]
+    return text_table(table, {"setting": "s", f"{what} %": "s", "alone %": "s", "gain (pt)": "s"})
 
 
 def best(rows: list[dict]) -> dict:

@@ -135,11 +135,11 @@ KIND_TITLES = {"temperature": "temperature T (alpha fixed)", "alpha": "alpha: we
 def sweep_figure(rows, kind: str, highlight=None, live=None, title=None) -> Figure:
     """Validation accuracy (mean +- std over seeds) per setting, next to the student alone
     (grey: same seeds, same labelled images); ``live`` maps a row's value to live accuracies."""
+    from .distill import mean_std
     fig = Figure(figsize=(6.6, 3.6), layout="constrained")
     ax = fig.add_subplot()
     xs = list(range(len(rows)))
-    ax.errorbar(xs, [r["alone_mean"] for r in rows],
-                yerr=[__import__("statistics").stdev(r["alone"]) if len(r["alone"]) > 1 else 0 for r in rows],
+    ax.errorbar(xs, [r["alone_mean"] for r in rows], yerr=[mean_std(r["alone"])[1] for r in rows],
                 fmt="s--", color="0.55", capsize=3, label="student alone")
     ax.errorbar(xs, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o-", color="tab:blue",
                 capsize=3, label="with the teacher")
@@ -152,10 +152,10 @@ def sweep_figure(rows, kind: str, highlight=None, live=None, title=None) -> Figu
             i = [r["value"] for r in rows].index(value)
             ax.scatter([i] * len(accs), accs, marker="*", s=160, color="darkorange", edgecolors="k",
                        linewidths=0.5, zorder=5, label="live" if value == next(iter(live)) else None)
+    named = kind in ("teacher", "feature")       # long names: tilt them
     ax.set_xticks(xs)
-    ax.set_xticklabels([r["name"] if kind in ("teacher", "feature") else f"{r['value']:g}" for r in rows],
-                       rotation=20 if kind in ("teacher", "feature") else 0, ha="right" if kind in ("teacher", "feature") else "center",
-                       fontsize=8)
+    ax.set_xticklabels([r["name"] if named else f"{r['value']:g}" for r in rows], fontsize=8,
+                       rotation=20 if named else 0, ha="right" if named else "center")
     ax.set_xlabel(KIND_TITLES.get(kind, kind))
     ax.set_ylabel("validation accuracy (%)")
     ax.grid(True, alpha=0.3)

@@ -51,7 +51,7 @@ def detached(s, t, y, T, alpha):
 
 @pytest.mark.parametrize("fn", [distill.kd_loss, tutorial_style])
 def test_correct_implementations_pass(fn, capsys):
-    assert checks.check_kd_loss(fn) == 80
+    assert checks.check_kd_loss(fn) is None
     assert "✓" in capsys.readouterr().out
 
 

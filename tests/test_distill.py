@@ -178,3 +178,11 @@ def test_shipped_cache_has_every_sweep_and_three_seeds():
     for kind in distill.SWEEP_PARAM:
         for r in distill.sweep_rows(s, kind):
             assert len(r["accs"]) == len(s["seeds"]) and 0 < r["mean"] <= 100
+
+
+def test_sweep_text_aligns_the_rows():
+    text = distill.sweep_text(distill.sweep_rows(fake_sweeps(), "temperature"))
+    lines = text.splitlines()
+    assert lines[0].split() == ["setting", "val", "%", "alone", "%", "gain", "(pt)"]
+    assert lines[3].split() == ["T=4", "84.00", "+-", "1.41", "80.50", "+3.50"]
+    assert len({len(line) for line in lines}) == 1

@@ -63,7 +63,7 @@ def _hint(got: float, want: float, s, t, y, T, alpha) -> str:
             "the student, and add (1 - alpha) * cross_entropy(student_logits, labels) at T = 1")
 
 
-def check_kd_loss(kd_loss, cases: int = 80) -> int:
+def check_kd_loss(kd_loss, cases: int = 80) -> None:
     """Check ``kd_loss(student_logits, teacher_logits, labels, T, alpha) -> scalar tensor`` against
     an independent float64 reference on random logits, T from 1 to 100, alpha from 0 to 1: the
     value, and the gradient w.r.t. the student's logits (its scale must not shrink with T)."""
@@ -105,4 +105,3 @@ def check_kd_loss(kd_loss, cases: int = 80) -> int:
                              f"T=100): multiply the KL term by T**2")
     print(f"✓ kd_loss matches the reference (value and gradient) on {cases} random cases, T from 1 to 100, "
           f"alpha from 0 to 1; soft-gradient norm at T = 1, 10, 100: {norms[0]:.3f}, {norms[1]:.3f}, {norms[2]:.3f}")
-    return cases
