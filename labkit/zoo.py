@@ -45,6 +45,8 @@ def block_config(block: str) -> list[list]:
 RECIPES: dict[str, Recipe] = {
     "lenet5": Recipe("lenet5", epochs=10, batch_size=128),
     "cnn": Recipe("cnn", epochs=6, batch_size=128),
+    # narrower copies of the baseline: teachers of other sizes for notebook 05 (distillation)
+    **{f"cnn-w{w}": Recipe("cnn", {"width": w}, epochs=6, batch_size=128) for w in (8, 16)},
     **{f"compact-w{w}": Recipe("compact", {"width": w}, epochs=6, lr=4e-3, batch_size=256)
        for w in (0.25, 0.5, 0.75, 1.0)},
     # notebook 01: the same table and recipe as compact-w1.0, other blocks in place of "ir"

@@ -1,0 +1,78 @@
+"""labkit.kd_widgets without a kernel: set a value, assert the label and a new PNG."""
+import base64
+
+import pytest
+import torch
+
+from labkit import data, kd_widgets
+from test_distill import fake_sweeps
+
+
+def png_of(w):
+    (out,) = w.out.outputs
+    png = base64.b64decode(out["data"]["image/png"])
+    assert png.startswith(b"\x89PNG")
+    return png
+
+
+def examples():
+    images, labels = data.arrays("test")
+    idx = [int((labels == c).nonzero()[0]) for c in (6, 0, 2, 4)]       # a shirt, a T-shirt, a pullover, a coat
+    z = torch.tensor([[3.0, 0, 2.5, 0, 2.0, -3, 6.0, -3, 0, -3]] * 4)
+    return z, images[idx], labels[idx]
+
+
+def test_temperature_slider_redraws_and_describes():
+    w = kd_widgets.temperature_widget(*examples(), start=1.0)
+    before = png_of(w)
+    assert w.label.value.startswith("T=1: top class 0.90")
+    w.select(8.0)
+    assert w.label.value.startswith("T=8: top class") and "entropy" in w.label.value
+    assert png_of(w) != before
+    top_1, top_8 = (float(s.split("top class ")[1].split()[0]) for s in (
+        kd_widgets.describe_temperature(examples()[0], examples()[2], 1.0),
+        kd_widgets.describe_temperature(examples()[0], examples()[2], 8.0)))
+    assert top_8 < top_1                                               # softer at higher T
+    w.slider.value = 0.5
+    assert w.label.value.startswith("T=0.5")
+
+
+def test_temperature_widget_refuses_mismatched_lengths():
+    z, im, y = examples()
+    with pytest.raises(ValueError, match="same non-zero length"):
+        kd_widgets.temperature_widget(z[:2], im, y)
+
+
+def test_sweep_widget_switches_sweeps_and_settings():
+    w = kd_widgets.sweep_widget(fake_sweeps())
+    assert w.kind.value == "temperature" and w.button.disabled
+    before = png_of(w)
+    w.select("temperature", 4)
+    assert w.label.value.startswith("T=4: validation 84.00 +- 1.41 %") and "gain +3.50 pt" in w.label.value
+    assert png_of(w) != before
+    w.kind.value = "feature"
+    assert w.label.value.startswith("AT beta=1000: validation 81.50")
+    w.select("budget", 500)
+    assert "images=500" in w.label.value and "student alone 70.50 %" in w.label.value
+    with pytest.raises(ValueError, match="choose one of"):
+        w.select("temperature", 3)
+
+
+def test_sweep_widget_live_run_adds_a_point_and_reports_errors():
+    seen = []
+
+    def live(setting, progress):
+        seen.append(setting)
+        progress(0.5, "half way")
+        return 85.5
+
+    w = kd_widgets.sweep_widget(fake_sweeps(), live=live)
+    w.select("alpha", 0.9)
+    assert w.run_live() == 85.5 and seen == [{"T": 4, "alpha": 0.9}]
+    assert w.progress.value == 1.0 and "live: 85.50 %" in w.label.value
+
+    def broken(setting, progress):
+        raise RuntimeError("out of memory\nmore")
+    w.live = broken
+    assert w.run_live() is None and w.label.value == "error: RuntimeError: out of memory"
+    assert not w.button.disabled
