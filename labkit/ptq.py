@@ -67,7 +67,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
-def _check_bits(bits, what="bits"):
+def _check_bits(bits):
     return None if bits is None else quant.linear_bits(bits, "symmetric")
 
 
@@ -154,6 +154,14 @@ class QuantLayer(nn.Module):
         self.act_zero_point.copy_(zp.reshape(()).float())
         self._seen, self._lo, self._hi = [], None, None
 
+    def act_range(self) -> tuple[float, float]:
+        """The real input range ``[lo, hi]`` the calibrated activation codes cover."""
+        if self.act_bits is None:
+            raise ValueError("this layer keeps fp32 inputs (act_bits=None): it has no activation range")
+        qmin, qmax = quant.qrange(self.act_bits, "affine")
+        s, z = float(self.act_scale), float(self.act_zero_point)
+        return (qmin - z) * s, (qmax - z) * s
+
     def forward(self, x):
         if self.act_bits is not None:
             if self.observing:
@@ -170,6 +178,19 @@ class QuantLayer(nn.Module):
 def layer_names(model: nn.Module) -> list[str]:
     """Names of the Conv2d / Linear layers that ``quantize_model`` quantises (after BN folding)."""
     return [n for n, m in model.named_modules() if isinstance(m, QUANTIZABLE)]
+
+
+def layer_labels(model: nn.Module) -> dict[str, str]:
+    """``{name: "Conv2d 1->32, 3x3, 288 weights"}`` for every layer ``layer_names`` lists."""
+    out = {}
+    for n, m in model.named_modules():
+        m = m.layer if isinstance(m, QuantLayer) else m
+        if isinstance(m, nn.Conv2d):
+            k = "x".join(str(v) for v in m.kernel_size)
+            out[n] = f"Conv2d {m.in_channels}->{m.out_channels}, {k}, {m.weight.numel():,} weights"
+        elif isinstance(m, nn.Linear):
+            out[n] = f"Linear {m.in_features}->{m.out_features}, {m.weight.numel():,} weights"
+    return out
 
 
 def quant_layers(model: nn.Module) -> dict[str, QuantLayer]:

@@ -29,7 +29,7 @@ from . import ptq, validate
 from .paths import cache_dir
 
 EPOCHS = 0.25          # of one pass over the 60,000 training images: a fine-tune, not a training
-LR = 2e-4              # small: the start is already a good (float) solution
+LR = 5e-4              # small: the start is already a good (float) solution
 ACT_BITS = 8
 
 
