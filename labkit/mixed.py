@@ -166,15 +166,15 @@ def mixed_point(model, alloc: dict, config: dict, evaluate_fn=None) -> dict:
             "size_bytes": ptq.size_bytes(q), "macs": count_macs(q)}
 
 
-def budget_point(model, avg_bits: float, sens: dict, latency_ms: float, report=None) -> dict:
+def budget_point(model, avg_bits: float, sens: dict, latency_ms: float, report=None, evaluate_fn=None) -> dict:
     """Live: the greedy allocation for ``avg_bits`` on average, quantised and evaluated on the test
     set (the widget's "quantize" button); ``latency_ms`` is given (simulated codes run at fp32 speed)."""
     report = report or (lambda fraction, text="": None)
     report(0.1, f"allocating {avg_bits} bits on average")
-    sizes, rest = layer_bytes(model)
+    sizes, rest = layer_bytes(model, options=sorted({b for t in sens.values() for b in t}, reverse=True))
     alloc = allocate(sens, sizes, budget_bytes(model, avg_bits), rest)
     report(0.3, "quantizing and evaluating " + " ".join(str(b) for b in alloc.values()))
-    point = mixed_point(model, alloc, {"avg_bits": avg_bits, "allocation": "mixed"})
+    point = mixed_point(model, alloc, {"avg_bits": avg_bits, "allocation": "mixed"}, evaluate_fn)
     report(1.0, "done")
     return {**point, "latency_ms": float(latency_ms)}
 
