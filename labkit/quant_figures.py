@@ -77,7 +77,7 @@ def ste_figure(fake_quant, scale: float = 0.25, zero_point: int = 0, qmin: int =
     b.plot(x.detach(), x.grad, color="crimson", lw=1.5)
     b.set_ylim(-0.1, 1.2)
     b.set_xlabel("x")
-    b.set_title("backward: d fake_quant / dx (straight-through)", fontsize=10)
+    b.set_title("backward: the straight-through gradient", fontsize=10)
     return fig
 
 
