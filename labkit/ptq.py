@@ -36,6 +36,7 @@ from .paths import cache_dir
 
 QUANTIZABLE = (nn.Conv2d, nn.Linear)
 CALIB_IMAGES = 512
+RANGE_REFRESH = 10         # in training, search the weight's clipping ratio every this many forwards
 _SAMPLE = 2 ** 18          # values kept per calibration batch for percentile / mse ranges
 
 
@@ -76,8 +77,11 @@ class QuantLayer(nn.Module):
 
     - weight: ``weight_bits`` symmetric codes, one scale per output channel (``granularity="channel"``)
       or one for the layer (``"tensor"``), range by ``method``. While not ``frozen`` (QAT) the weight
-      is re-quantised at every forward with the straight-through estimator; ``freeze_()`` stores the
-      quantised values in ``layer.weight`` once and for all (then the stored weight *is* the model).
+      is re-quantised at every forward with the straight-through estimator; in training mode the
+      ``percentile`` / ``mse`` clipping ratio (range / min-max range) is searched every
+      ``RANGE_REFRESH`` forwards and applied to the current min/max in between (the search costs as
+      much as the layer). ``freeze_()`` stores the quantised values in ``layer.weight`` once and for
+      all (then the stored weight *is* the model).
     - input: ``act_bits`` affine codes per tensor with the calibrated ``act_scale`` / ``act_zero_point``
       (stored fp32 buffers); ``observing=True`` records input statistics instead of quantising.
     """
@@ -94,6 +98,7 @@ class QuantLayer(nn.Module):
         self.frozen, self.observing = self.weight_bits is None, False
         self._seen: list[torch.Tensor] = []
         self._lo = self._hi = None
+        self._ratio, self._calls = None, 0
         if self.act_bits is not None:
             self.register_buffer("act_scale", torch.tensor(1.0))
             self.register_buffer("act_zero_point", torch.tensor(0.0))
@@ -102,11 +107,20 @@ class QuantLayer(nn.Module):
         return (f"weight_bits={self.weight_bits}, act_bits={self.act_bits}, method={self.method!r}, "
                 f"granularity={self.granularity!r}, frozen={self.frozen}")
 
-    def weight_qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(scale, zero_point)`` of the weight now: per output channel (1-D) or per tensor (0-d)."""
+    def weight_qparams(self, search: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(scale, zero_point)`` of the weight now: per output channel (1-D) or per tensor (0-d).
+        ``search=False`` reuses the last clipping ratio on the current min/max (see the class)."""
         w = self.layer.weight.detach()
         dim = 0 if self.granularity == "channel" else None
-        lo, hi = quant.tensor_range(w, self.method, self.weight_bits, "symmetric", dim)
+        lo0, hi0 = quant.tensor_range(w, "minmax", dim=dim)
+        if self.method == "minmax":
+            lo, hi = lo0, hi0
+        elif search or self._ratio is None:
+            lo, hi = quant.tensor_range(w, self.method, self.weight_bits, "symmetric", dim)
+            amax = torch.maximum(-lo0, hi0)
+            self._ratio = torch.where(amax > 0, torch.maximum(-lo, hi) / amax, torch.ones_like(amax))
+        else:
+            lo, hi = lo0 * self._ratio, hi0 * self._ratio
         scale, zp = quant.qparams(lo, hi, self.weight_bits, "symmetric")
         return (scale, zp) if dim == 0 else (scale.reshape(()), zp.reshape(()))
 
@@ -115,7 +129,9 @@ class QuantLayer(nn.Module):
         w = self.layer.weight
         if self.weight_bits is None:
             return w
-        scale, zp = self.weight_qparams()
+        search = not self.training or self._calls % RANGE_REFRESH == 0
+        self._calls += int(self.training)
+        scale, zp = self.weight_qparams(search)
         shape = (-1,) + (1,) * (w.dim() - 1) if scale.dim() else ()
         qmin, qmax = quant.qrange(self.weight_bits, "symmetric")
         return quant.fake_quantize_ste(w, scale.to(w.device).reshape(shape), zp.to(w.device).reshape(shape), qmin, qmax)
@@ -124,7 +140,10 @@ class QuantLayer(nn.Module):
     def freeze_(self) -> "QuantLayer":
         """Store the quantised weight in ``layer.weight`` (idempotent); forward then uses it as is."""
         if not self.frozen:
+            was = self.training
+            self.eval()                                  # a fresh range search for the stored weight
             self.layer.weight.copy_(self.quantized_weight())
+            self.train(was)
             self.frozen = True
         return self
 

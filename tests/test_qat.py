@@ -39,6 +39,7 @@ def test_ste_training_lowers_the_loss_and_freeze_stores_the_grid():
         opt.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < losses[0] * 0.9                                  # gradients reached the weights
+    q.eval()                                                             # eval: a fresh range search, as freeze_ does
     before = q(x).detach()
     ptq.freeze_(q)
     assert torch.allclose(q(x), before, atol=1e-5)                       # frozen = what was trained
