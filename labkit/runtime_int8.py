@@ -14,7 +14,7 @@ which the CPU provider runs as ``QLinearConv`` / ``QGemm`` integer kernels.
   (AVX2 only) the u8 x s8 multiply adds pairs into int16 and can saturate with full 8-bit
   weights (ONNX Runtime's quantisation guide); on VNNI/ARM hardware pass ``reduce_range=False``.
 - ``OrtModule``: an ``nn.Module`` around an inference session (CPU provider, fixed intra-op
-  threads, sequential), so ``labkit.train.evaluate`` and ``labkit.metrics.compare_latency``
+  threads, sequential, no spin-waiting), so ``labkit.train.evaluate`` and ``labkit.metrics.compare_latency``
   measure it exactly like a PyTorch model.
 - ``to_runtime(model, folder, precision)``: all of it in one call.
 """
@@ -68,6 +68,9 @@ def session(path, threads: int | None = None):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3                       # errors only
+    # No spin-waiting after a run: spinning threads would steal the cores from whatever runs next
+    # (PyTorch, timed interleaved with this session) and bias the comparison.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
