@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import quant, size, validate
@@ -188,10 +187,11 @@ class QuantLayer(nn.Module):
             else:
                 qmin, qmax = quant.qrange(self.act_bits, "affine")
                 x = quant.fake_quantize_ste(x, self.act_scale, self.act_zero_point, qmin, qmax)
-        w = self.layer.weight if self.frozen else self.quantized_weight()
-        if isinstance(self.layer, nn.Linear):
-            return F.linear(x, w, self.layer.bias)
-        return self.layer._conv_forward(x, w, self.layer.bias)
+        if self.frozen:
+            return self.layer(x)
+        # the wrapped layer itself runs, with the fake-quantised weight swapped in (its hooks fire:
+        # labkit.metrics counts its MACs), and the gradient flows to the fp32 weight straight through
+        return torch.func.functional_call(self.layer, {"weight": self.quantized_weight()}, (x,), strict=False)
 
 
 def layer_names(model: nn.Module) -> list[str]:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import ptq, quant, size
+from labkit import metrics, ptq, quant, size
 
 
 def tiny(seed=0):
@@ -99,6 +99,12 @@ def test_quant_layer_gradient_flows_straight_through():
     x = torch.randn(7, 5)
     layer(x).sum().backward()
     assert layer.layer.weight.grad is not None and layer.layer.weight.grad.abs().sum() > 0
+
+
+def test_macs_are_counted_through_quant_layers():
+    m = tiny()
+    for q in (ptq.quantize_model(m, 4, act_bits=8, batches=batches()), ptq.wrap(m, 2)):
+        assert metrics.count_macs(q, (1, 1, 8, 8)) == metrics.count_macs(m, (1, 1, 8, 8)) > 0
 
 
 def test_layer_labels():
