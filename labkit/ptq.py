@@ -1,0 +1,432 @@
+"""Post-training quantisation (PTQ) of a model: fold BatchNorm, simulate ``bits``-bit weights and
+activations with calibrated ranges, share weights by k-means, and count the bytes honestly.
+
+The math is in ``labkit.quant``; this module rewrites models. Steps of ``quantize_model``:
+
+1. ``fold_batchnorm``: a Conv2d followed by BatchNorm2d becomes one Conv2d with a bias
+   (Jacob et al., CVPR 2018, section 3.2): the deployed layer is what gets quantised.
+2. Every Conv2d / Linear becomes a ``QuantLayer``: its weight fake-quantised per output channel
+   (symmetric, zero-point 0, as integer kernels want), and, if ``act_bits`` is set, its *input*
+   fake-quantised per tensor (affine: post-ReLU inputs are non-negative, an offset uses all codes).
+3. Calibration (activations only): a few hundred training images run through the float model;
+   each layer's input range is chosen by ``minmax``, ``percentile`` or ``mse``
+   (``labkit.quant.tensor_range``). Weights are quantised once and stored ("frozen").
+
+``bits`` may be one number for every layer or a dict ``{layer name: bits}`` (mixed precision,
+``labkit.mixed``). ``size_bytes`` / ``export`` count and write what a deployment stores: packed
+codes plus one fp32 scale per output channel for each quantised weight (``labkit.size``'s
+``nbit`` layout), fp32 biases, and an fp32 scale and zero-point per quantised activation.
+``python -m labkit.ptq sweep`` recomputes notebook 03's cached sweep (accuracy vs bits).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import quant, size, validate
+from .paths import cache_dir
+
+QUANTIZABLE = (nn.Conv2d, nn.Linear)
+CALIB_IMAGES = 512
+RANGE_REFRESH = 10         # in training, search the weight's clipping ratio every this many forwards
+_SAMPLE = 2 ** 18          # values kept per calibration batch for percentile / mse ranges
+
+
+# ---- model rewriting -----------------------------------------------------------------------------
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` (eval mode) with every Conv2d -> BatchNorm2d pair of a ``nn.Sequential``
+    merged into one Conv2d with bias; the BatchNorm becomes ``nn.Identity`` (indices keep their names).
+
+    ``w' = w * gamma / sqrt(var + eps)`` per output channel, ``b' = (b - mean) * gamma / sqrt(var + eps) + beta``
+    (Jacob et al., 2018): the same function in eval mode, one layer fewer to quantise and run.
+    """
+    model = copy.deepcopy(validate.module(model)).eval()
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
+                continue
+            s = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                              conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode)
+            bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            with torch.no_grad():
+                fused.weight.copy_(conv.weight.detach() * s.reshape(-1, 1, 1, 1))
+                fused.bias.copy_((bias - bn.running_mean) * s + bn.bias.detach())
+            seq._modules[a] = fused.to(conv.weight.device)
+            seq._modules[b] = nn.Identity()
+    return model
+
+
+def _check_bits(bits):
+    return None if bits is None else quant.linear_bits(bits, "symmetric")
+
+
+class QuantLayer(nn.Module):
+    """A Conv2d or Linear computing with fake-quantised weights and (optionally) inputs.
+
+    - weight: ``weight_bits`` symmetric codes, one scale per output channel (``granularity="channel"``)
+      or one for the layer (``"tensor"``), range by ``method``. While not ``frozen`` (QAT) the weight
+      is re-quantised at every forward with the straight-through estimator; in training mode the
+      ``percentile`` / ``mse`` clipping ratio (range / min-max range) is searched every
+      ``RANGE_REFRESH`` forwards and applied to the current min/max in between (the search costs as
+      much as the layer). ``freeze_()`` stores the quantised values in ``layer.weight`` once and for
+      all (then the stored weight *is* the model).
+    - input: ``act_bits`` affine codes per tensor with the calibrated ``act_scale`` / ``act_zero_point``
+      (stored fp32 buffers); ``observing=True`` records input statistics instead of quantising.
+    """
+
+    def __init__(self, layer: nn.Module, weight_bits: int | None = 8, act_bits: int | None = None,
+                 method: str = "minmax", granularity: str = "channel"):
+        super().__init__()
+        if not isinstance(layer, QUANTIZABLE):
+            raise TypeError(f"QuantLayer wraps nn.Conv2d or nn.Linear, got {type(layer).__name__}")
+        self.layer = layer
+        self.weight_bits, self.act_bits = _check_bits(weight_bits), _check_bits(act_bits)
+        self.method = validate.choice(method, quant.RANGE_METHODS, "range method")
+        self.granularity = validate.choice(granularity, quant.GRANULARITIES, "granularity")
+        self.frozen, self.observing = self.weight_bits is None, False
+        self._seen: list[torch.Tensor] = []
+        self._lo = self._hi = None
+        self._ratio, self._calls = None, 0
+        if self.act_bits is not None:
+            self.register_buffer("act_scale", torch.tensor(1.0))
+            self.register_buffer("act_zero_point", torch.tensor(0.0))
+
+    def extra_repr(self) -> str:
+        return (f"weight_bits={self.weight_bits}, act_bits={self.act_bits}, method={self.method!r}, "
+                f"granularity={self.granularity!r}, frozen={self.frozen}")
+
+    def weight_qparams(self, search: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(scale, zero_point)`` of the weight now: per output channel (1-D) or per tensor (0-d).
+        ``search=False`` reuses the last clipping ratio on the current min/max (see the class)."""
+        w = self.layer.weight.detach()
+        dim = 0 if self.granularity == "channel" else None
+        lo0, hi0 = quant.tensor_range(w, "minmax", dim=dim)
+        if self.method == "minmax":
+            lo, hi = lo0, hi0
+        elif search or self._ratio is None:
+            lo, hi = quant.tensor_range(w, self.method, self.weight_bits, "symmetric", dim)
+            amax = torch.maximum(-lo0, hi0)
+            self._ratio = torch.where(amax > 0, torch.maximum(-lo, hi) / amax, torch.ones_like(amax))
+        else:
+            lo, hi = lo0 * self._ratio, hi0 * self._ratio
+        scale, zp = quant.qparams(lo, hi, self.weight_bits, "symmetric")
+        return (scale, zp) if dim == 0 else (scale.reshape(()), zp.reshape(()))
+
+    def quantized_weight(self) -> torch.Tensor:
+        """The fake-quantised weight (differentiable by the straight-through estimator)."""
+        w = self.layer.weight
+        if self.weight_bits is None:
+            return w
+        search = not self.training or self._calls % RANGE_REFRESH == 0
+        self._calls += int(self.training)
+        scale, zp = self.weight_qparams(search)
+        shape = (-1,) + (1,) * (w.dim() - 1) if scale.dim() else ()
+        qmin, qmax = quant.qrange(self.weight_bits, "symmetric")
+        return quant.fake_quantize_ste(w, scale.to(w.device).reshape(shape), zp.to(w.device).reshape(shape), qmin, qmax)
+
+    @torch.no_grad()
+    def freeze_(self) -> "QuantLayer":
+        """Store the quantised weight in ``layer.weight`` (idempotent); forward then uses it as is."""
+        if not self.frozen:
+            was = self.training
+            self.eval()                                  # a fresh range search for the stored weight
+            self.layer.weight.copy_(self.quantized_weight())
+            self.train(was)
+            self.frozen = True
+        return self
+
+    # -- activations --
+    def _observe(self, x: torch.Tensor) -> None:
+        x = x.detach().float()
+        lo, hi = x.min(), x.max()
+        self._lo = lo if self._lo is None else torch.minimum(self._lo, lo)
+        self._hi = hi if self._hi is None else torch.maximum(self._hi, hi)
+        flat = x.reshape(-1)
+        self._seen.append(flat[:: max(1, flat.numel() // _SAMPLE)].cpu())
+
+    @torch.no_grad()
+    def set_act_range_(self) -> None:
+        """Turn the observed inputs into ``act_scale`` / ``act_zero_point`` (by ``method``)."""
+        if self.act_bits is None:
+            return
+        if self._lo is None:
+            raise RuntimeError("no calibration data seen: run calibrate(model, ...) before using activation quantisation")
+        if self.method == "minmax":
+            lo, hi = self._lo.cpu(), self._hi.cpu()
+        else:
+            lo, hi = quant.tensor_range(torch.cat(self._seen), self.method, self.act_bits, "affine")
+            lo, hi = lo.reshape(()), hi.reshape(())
+        scale, zp = quant.qparams(lo, hi, self.act_bits, "affine")
+        self.act_scale.copy_(scale.reshape(()))
+        self.act_zero_point.copy_(zp.reshape(()).float())
+        self._seen, self._lo, self._hi = [], None, None
+
+    def act_range(self) -> tuple[float, float]:
+        """The real input range ``[lo, hi]`` the calibrated activation codes cover."""
+        if self.act_bits is None:
+            raise ValueError("this layer keeps fp32 inputs (act_bits=None): it has no activation range")
+        qmin, qmax = quant.qrange(self.act_bits, "affine")
+        s, z = float(self.act_scale), float(self.act_zero_point)
+        return (qmin - z) * s, (qmax - z) * s
+
+    def forward(self, x):
+        if self.act_bits is not None:
+            if self.observing:
+                self._observe(x)
+            else:
+                qmin, qmax = quant.qrange(self.act_bits, "affine")
+                x = quant.fake_quantize_ste(x, self.act_scale, self.act_zero_point, qmin, qmax)
+        if self.frozen:
+            return self.layer(x)
+        # the wrapped layer itself runs, with the fake-quantised weight swapped in (its hooks fire:
+        # labkit.metrics counts its MACs), and the gradient flows to the fp32 weight straight through
+        return torch.func.functional_call(self.layer, {"weight": self.quantized_weight()}, (x,), strict=False)
+
+
+def layer_names(model: nn.Module) -> list[str]:
+    """Names of the Conv2d / Linear layers that ``quantize_model`` quantises (after BN folding)."""
+    return [n for n, m in model.named_modules() if isinstance(m, QUANTIZABLE)]
+
+
+def layer_labels(model: nn.Module) -> dict[str, str]:
+    """``{name: "Conv2d 1->32, 3x3, 288 weights"}`` for every layer ``layer_names`` lists."""
+    out = {}
+    for n, m in model.named_modules():
+        m = m.layer if isinstance(m, QuantLayer) else m
+        if isinstance(m, nn.Conv2d):
+            k = "x".join(str(v) for v in m.kernel_size)
+            out[n] = f"Conv2d {m.in_channels}->{m.out_channels}, {k}, {m.weight.numel():,} weights"
+        elif isinstance(m, nn.Linear):
+            out[n] = f"Linear {m.in_features}->{m.out_features}, {m.weight.numel():,} weights"
+    return out
+
+
+def quant_layers(model: nn.Module) -> dict[str, QuantLayer]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, QuantLayer)}
+
+
+def _bits_for(bits, names: list[str]) -> dict[str, int | None]:
+    if isinstance(bits, dict):
+        unknown = sorted(set(bits) - set(names))
+        if unknown:
+            raise ValueError(f"unknown layer(s) {unknown} in bits: use layer names from ptq.layer_names(model): {names}")
+        return {n: _check_bits(bits.get(n)) for n in names}
+    b = _check_bits(bits)
+    return {n: b for n in names}
+
+
+def wrap(model: nn.Module, bits=8, act_bits: int | None = None, method: str = "minmax",
+         granularity: str = "channel", fold: bool = True) -> nn.Module:
+    """A copy of ``model`` (BatchNorm folded unless ``fold=False``) with every Conv2d/Linear in a
+    ``QuantLayer`` (weights not yet frozen, activations not yet calibrated)."""
+    model = fold_batchnorm(model) if fold else copy.deepcopy(validate.module(model))
+    validate.choice(method, quant.RANGE_METHODS, "range method")
+    validate.choice(granularity, quant.GRANULARITIES, "granularity")
+    per_layer = _bits_for(bits, layer_names(model))
+    for name, b in per_layer.items():
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, QuantLayer(getattr(parent, child), b, act_bits, method, granularity))
+    return model
+
+
+def calibration_batches(images: int = CALIB_IMAGES, batch_size: int = 128):
+    """The first ``images`` training images (not the test set), in order, as (x, y) batches."""
+    from .data import loader
+    from .runtime import current_device
+    return loader("train", batch_size, shuffle=False, limit=images, device=current_device())
+
+
+@torch.no_grad()
+def calibrate(model: nn.Module, batches=None) -> nn.Module:
+    """Observe the inputs of every activation-quantised ``QuantLayer`` on ``batches`` (default:
+    ``calibration_batches()``, the first 512 training images) in one pass of the float
+    activations, then set each layer's range by its ``method`` (as PyTorch's and ONNX Runtime's
+    observers do)."""
+    layers = [m for m in quant_layers(model).values() if m.act_bits is not None]
+    was = model.training
+    model.eval()
+    for layer in layers:
+        layer.observing = True
+    try:
+        for x, *_ in (calibration_batches() if batches is None else batches):
+            model(x)
+    finally:
+        for layer in layers:
+            layer.observing = False
+        model.train(was)
+    for layer in layers:
+        layer.set_act_range_()
+    return model
+
+
+def freeze_(model: nn.Module) -> nn.Module:
+    """Store every ``QuantLayer``'s quantised weight (see ``QuantLayer.freeze_``); in place."""
+    for m in quant_layers(model).values():
+        m.freeze_()
+    return model
+
+
+def quantize_model(model: nn.Module, bits=8, act_bits: int | None = None, method: str = "minmax",
+                   granularity: str = "channel", batches=None) -> nn.Module:
+    """Post-training quantisation: a new model (eval mode) computing with ``bits``-bit weights and,
+    if ``act_bits`` is given, ``act_bits``-bit inputs to every Conv2d/Linear, ranges by ``method``.
+
+    ``bits``: an int for every layer, or ``{layer name: bits or None}`` (``layer_names(fold_batchnorm(model))``).
+    """
+    q = wrap(model, bits, act_bits, method, granularity)
+    freeze_(q)
+    if act_bits is not None:
+        calibrate(q, batches)
+    return q.eval()
+
+
+@torch.no_grad()
+def share_weights(model: nn.Module, bits: int, iters: int = 20, fold: bool = False) -> nn.Module:
+    """Deep Compression's weight sharing (Han et al., ICLR 2016): a copy whose every Conv2d/Linear
+    weight is replaced by its nearest of ``2**bits`` k-means centroids (``labkit.quant.kmeans_codebook``,
+    one codebook per layer). Store it as ``labkit.size``'s ``codebook`` format: the centroid table
+    plus ``bits``-bit indices. BatchNorm stays a separate fp32 layer unless ``fold=True``: the shared
+    weights are the convolution's own, as in the paper, and BatchNorm's per-channel factor then acts
+    as a per-channel scale on the shared levels (folding it in first would make one codebook serve
+    channels of very different ranges)."""
+    model = fold_batchnorm(model) if fold else copy.deepcopy(validate.module(model)).eval()
+    for name in layer_names(model):
+        w = model.get_submodule(name).weight
+        codebook, idx = quant.kmeans_codebook(w.detach().cpu(), bits, iters)
+        w.copy_(codebook[idx].to(w.device))
+    return model
+
+
+# ---- honest size ---------------------------------------------------------------------------------
+
+def _tensor_formats(model: nn.Module) -> list[tuple[str, torch.Tensor, str, int | None]]:
+    """(name, tensor, format, bits) of every stored tensor, in state_dict order."""
+    bits_of = {f"{n}.layer.weight": m.weight_bits for n, m in quant_layers(model).items() if m.weight_bits is not None}
+    for n, m in quant_layers(model).items():
+        if m.weight_bits is not None and not m.frozen:
+            raise ValueError(f"layer {n!r} is not frozen: call ptq.freeze_(model) before counting or exporting its bytes")
+        if m.weight_bits is not None and m.granularity != "channel":
+            raise ValueError(f"layer {n!r} is quantised per tensor; the stored format keeps one scale per output "
+                             f"channel: count it with granularity='channel'")
+    out = []
+    for k, v in model.state_dict().items():
+        if v.is_floating_point():
+            b = bits_of.get(k)
+            out.append((k, v, "fp32" if b is None else "nbit", b))
+    return out
+
+
+def size_bytes(model: nn.Module) -> int:
+    """Bytes a deployment stores for a quantised model (uniform or mixed bits): each quantised
+    weight as packed ``bits``-bit codes plus an fp32 scale per output channel; everything else
+    (biases, activation scales and zero-points, unquantised weights) as fp32. Equals ``len(export(model))``."""
+    return sum(size.size_bytes({k: v}, fmt, b) for k, v, fmt, b in _tensor_formats(model))
+
+
+def export(model: nn.Module) -> bytes:
+    """The real bytes behind ``size_bytes``: each tensor through ``labkit.size.export`` in state_dict order."""
+    return b"".join(size.export({k: v}, fmt, b) for k, v, fmt, b in _tensor_formats(model))
+
+
+def load(blob: bytes, model: nn.Module) -> dict:
+    """Decode ``export(model)`` back into a state_dict for ``model`` (the inverse, tensor by tensor)."""
+    state, pos = {}, 0
+    formats = {k: (fmt, b) for k, _, fmt, b in _tensor_formats(model)}
+    for k, v in model.state_dict().items():
+        if k not in formats:
+            state[k] = v.detach().clone()
+            continue
+        fmt, b = formats[k]
+        n = size.size_bytes({k: v}, fmt, b)
+        state.update(size.load(bytes(blob[pos:pos + n]), {k: v}, fmt, b))
+        pos += n
+    if pos != len(blob):
+        raise ValueError(f"blob has {len(blob)} bytes but this model needs {pos}: load with the model that exported it")
+    return state
+
+
+# ---- the cached sweep of notebook 03 ------------------------------------------------------------
+
+BITS = (8, 7, 6, 5, 4, 3, 2)
+MODES = {"weights": False, "weights+activations": True}
+SWEEP_FILE = "03_ptq_sweep.json"
+
+
+def ptq_point(model, bits, mode: str, method: str, accuracy_fn=None) -> dict:
+    """One PTQ point: accuracy (test, %), bytes (``size_bytes``), MACs, with its config."""
+    from .metrics import count_macs
+    from .train import evaluate
+    validate.choice(mode, MODES, "PTQ mode")
+    q = quantize_model(model, bits, bits if MODES[mode] else None, method)
+    return {"config": {"bits": bits, "mode": mode, "range": method},
+            "accuracy_pct": round((accuracy_fn or evaluate)(q), 4), "size_bytes": size_bytes(q), "macs": count_macs(q)}
+
+
+def kmeans_point(model, bits) -> dict:
+    """One weight-sharing point: k-means at ``bits``, stored as the ``codebook`` format."""
+    from .metrics import count_macs
+    from .train import evaluate
+    m = share_weights(model, bits)
+    return {"config": {"bits": bits, "mode": "k-means weights"}, "accuracy_pct": round(evaluate(m), 4),
+            "size_bytes": size.size_bytes(m, "codebook", bits), "macs": count_macs(m)}
+
+
+def sweep(model_name: str = "cnn", bits=BITS, methods=quant.RANGE_METHODS, progress=print) -> dict:
+    """Accuracy vs bits for every PTQ mode and range method, and for k-means weight sharing."""
+    from . import zoo
+    model = zoo.load(model_name)
+    points, kmeans = [], []
+    t0 = time.perf_counter()
+    for b in bits:
+        for mode in MODES:
+            for method in methods:
+                points.append(ptq_point(model, b, mode, method))
+                progress(f"[{time.perf_counter() - t0:6.1f} s] {points[-1]['config']}: {points[-1]['accuracy_pct']:.2f} %")
+        kmeans.append(kmeans_point(model, b))
+        progress(f"[{time.perf_counter() - t0:6.1f} s] k-means {b} bits: {kmeans[-1]['accuracy_pct']:.2f} %")
+    return {"model": model_name, "calib_images": CALIB_IMAGES, "torch": torch.__version__.split("+")[0],
+            "threads": torch.get_num_threads(), "command": "python -m labkit.ptq sweep", "ptq": points, "kmeans": kmeans}
+
+
+def load_sweep(path: str | Path | None = None) -> dict:
+    """Notebook 03's cached PTQ / k-means sweep (made by ``python -m labkit.ptq sweep``)."""
+    p = Path(path) if path else cache_dir() / SWEEP_FILE
+    if not p.exists():
+        raise FileNotFoundError(f"no cached sweep at {p.name}: make it with `python -m labkit.ptq sweep`")
+    return json.loads(p.read_text())
+
+
+def save_json(obj, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labkit.ptq", description="Recompute notebook 03's cached PTQ sweep.")
+    p.add_argument("cmd", choices=["sweep"])
+    p.add_argument("--out", type=Path, default=cache_dir() / SWEEP_FILE)
+    args = p.parse_args(argv)
+    from .runtime import setup
+    setup(device="cpu", quiet=True)
+    path = save_json(sweep(), args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
