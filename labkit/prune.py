@@ -607,12 +607,41 @@ def sweep(model_name: str = "cnn", progress: bool = True) -> dict:
     for s in SWEEP["prune-joint"]:
         pairs["prune-joint"].append(joint_point(channel_model, s, EPOCHS["prune-joint"], ratio=SWEEP_RATIO))
         say("prune-joint", pairs["prune-joint"][-1][0])
-    baseline = point({"model": model_name}, base, evaluate(base))
-    baseline["latency_ms"] = time_points([pr for m in SWEEP for pr in pairs[m]], baseline=base)
-    return {"model": model_name, "baseline": baseline, "epochs": EPOCHS,
+    data = {"model": model_name, "baseline": point({"model": model_name}, base, evaluate(base)), "epochs": EPOCHS,
             "methods": {m: [p for p, _ in pairs[m]] for m in SWEEP},
             "batch_size": 1, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
             "command": "python -m labkit.prune sweep"}
+    return retime(data, base)
+
+
+def architecture(base: nn.Module, technique: str, config: dict) -> nn.Module:
+    """The dense architecture a sweep point runs as: ``base`` itself for fine-grained sparsity (dense
+    kernels do the same work whatever the weights), ``channel_prune(base, ratio)`` for channel and
+    joint points (the channel counts of the trained model, with other weights)."""
+    validate.choice(technique, SWEEP, "method")
+    return base if technique == "prune-fine" else channel_prune(base, config["ratio"])
+
+
+def retime(sweep_data: dict, base: nn.Module, batch_size: int = 1, repeats: int = 20) -> dict:
+    """A copy of ``sweep_data`` with every latency measured now: each point's architecture (see
+    ``architecture``) and ``base`` timed interleaved in one run with dense kernels (a fine-grained
+    point runs exactly the baseline's computation, so it gets the baseline's time). Accuracy, size
+    and MACs are kept (they do not depend on the machine)."""
+    data = copy.deepcopy(sweep_data)
+    archs: dict[str, nn.Module] = {}
+    keys = []
+    for technique, points in data["methods"].items():
+        for p in points:
+            key = "baseline" if technique == "prune-fine" else f"ratio {p['config']['ratio']}"
+            if key not in archs and key != "baseline":
+                archs[key] = architecture(base, technique, p["config"])
+            keys.append((p, key))
+    t = metrics.compare_latency({"baseline": base, **archs}, (batch_size, *metrics.MNIST_INPUT[1:]), repeats=repeats)
+    for p, key in keys:
+        p["latency_ms"] = t[key].median_ms
+    data["baseline"]["latency_ms"] = t["baseline"].median_ms
+    data["batch_size"], data["threads"] = batch_size, torch.get_num_threads()
+    return data
 
 
 def load_sweep(path=None) -> dict:

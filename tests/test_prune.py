@@ -274,3 +274,17 @@ def test_load_sweep_names_the_command(tmp_path):
         prune.load_sweep(tmp_path / "missing.json")
     (tmp_path / "s.json").write_text(json.dumps(sweep_data()))
     assert prune.load_sweep(tmp_path / "s.json")["methods"]["prune-fine"][1]["accuracy_pct"] == 92.5
+
+
+def test_retime_measures_every_architecture_now_and_keeps_the_rest():
+    data = sweep_data()
+    model = tiny_cnn()
+    new = prune.retime(data, model, repeats=2)
+    assert data["methods"]["prune-fine"][0]["latency_ms"] == 1.0                 # the input is left alone
+    fine, channel = new["methods"]["prune-fine"], new["methods"]["prune-channel"]
+    assert all(p["latency_ms"] == new["baseline"]["latency_ms"] > 0 for p in fine)  # same computation
+    assert all(p["latency_ms"] > 0 for p in channel)
+    assert [p["accuracy_pct"] for p in channel] == [92.3, 91.0] and new["threads"] == torch.get_num_threads()
+    assert prune.channel_counts(prune.architecture(model, "prune-channel", {"ratio": 0.5}))["13"] == 128
+    with pytest.raises(ValueError, match="unknown method"):
+        prune.architecture(model, "prune-2:4", {})
