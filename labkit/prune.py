@@ -644,6 +644,23 @@ def retime(sweep_data: dict, base: nn.Module, batch_size: int = 1, repeats: int 
     return data
 
 
+def time_live(point: dict, model: nn.Module, technique: str, sweep_data: dict, base: nn.Module,
+              repeats: int = 20) -> dict:
+    """Give a point computed live a latency on the scale of ``sweep_data`` (timed by ``retime``), so
+    the dashboard compares like with like: a fine-grained point computes exactly what the baseline
+    computes and gets the sweep baseline's time; any other model is timed interleaved with ``base``
+    now and gets ``sweep baseline ms * (its ms / base ms)``. Returns ``point``."""
+    validate.choice(technique, SWEEP, "method")
+    ref = sweep_data["baseline"]["latency_ms"]
+    if technique == "prune-fine":
+        point["latency_ms"] = ref
+    else:
+        t = metrics.compare_latency({"base": base, "live": model},
+                                    (sweep_data.get("batch_size", 1), *metrics.MNIST_INPUT[1:]), repeats=repeats)
+        point["latency_ms"] = ref * t["live"].median_ms / t["base"].median_ms
+    return point
+
+
 def load_sweep(path=None) -> dict:
     """The cached sweep (``notebooks/cache/02_pruning_sweep.json``), or a one-line error naming the
     command that makes it."""

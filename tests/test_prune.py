@@ -288,3 +288,12 @@ def test_retime_measures_every_architecture_now_and_keeps_the_rest():
     assert prune.channel_counts(prune.architecture(model, "prune-channel", {"ratio": 0.5}))["13"] == 128
     with pytest.raises(ValueError, match="unknown method"):
         prune.architecture(model, "prune-2:4", {})
+
+
+def test_live_points_are_timed_on_the_sweep_scale():
+    data, model = sweep_data(), tiny_cnn()
+    fine = prune.time_live({"latency_ms": 0.0}, model, "prune-fine", data, model)
+    assert fine["latency_ms"] == data["baseline"]["latency_ms"] == 1.0
+    small = prune.channel_prune(model, 0.5, round_to=None)
+    ch = prune.time_live({"latency_ms": 0.0}, small, "prune-channel", data, model, repeats=2)
+    assert ch["latency_ms"] > 0
