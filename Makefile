@@ -24,13 +24,15 @@ $(STAMP): requirements.txt pyproject.toml
 data: $(STAMP)
 	@$(BIN)/python -m labkit.data
 
+# (as root, e.g. in a container, JupyterLab needs --allow-root)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Unit tests, every notebook under strict nbval, and the student-edition check.
 # Results records go to build/ so a test run leaves the committed ones alone.
 test: setup
-	LABKIT_THREADS=$(THREADS) LABKIT_RESULTS=build/test-results $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+	LABKIT_THREADS=$(THREADS) LABKIT_RESULTS=$(CURDIR)/build/test-results $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 # The student edition (solutions stubbed) in build/student/.
 student: setup

@@ -11,7 +11,8 @@ Where the four original files are looked for, in order:
 4. ``datasets/FashionMNIST/raw/`` (where torchvision's downloader puts them).
 ``python -m labkit.data`` makes sure the data is there (apt as root, else torchvision).
 
-Every file is verified by MD5: a ``.gz`` by the MD5 of its decompressed content (Debian
+Every file is verified by MD5 (and a decompressed copy is kept in ``datasets/cache/`` so a
+warm load reads without gunzip, verified the same way): a ``.gz`` by the MD5 of its decompressed content (Debian
 re-compresses the upstream archives, so their ``.gz`` sums differ, while the content is
 byte-identical), a raw idx file by its own MD5. A file that fails is refused, never used.
 Reference: Xiao, Rasul & Vollgraf, "Fashion-MNIST", arXiv:1708.07747 (2017).
@@ -96,6 +97,32 @@ def _parse_idx(data: bytes) -> np.ndarray:
 
 
 _CACHE: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+RAW_CACHE = DATASETS / "cache" / "fashion-mnist"   # decompressed, verified copies (git-ignored)
+
+
+def _read(folder: Path, name: str) -> bytes:
+    """Verified bytes of one file: from the decompressed cache of that source folder when it
+    is there and intact (no gunzip: a warm load is a read and an MD5), else from the source,
+    caching it. Raw (uncompressed) sources are read directly."""
+    source = _file_in(folder, name)
+    if source.suffix != ".gz":
+        return read_verified(source)
+    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:10]
+    cached = RAW_CACHE / key / name
+    if cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime:
+        try:
+            return read_verified(cached)
+        except DataError:
+            cached.unlink(missing_ok=True)          # a damaged cache is rebuilt, never used
+    blob = read_verified(source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(cached)
+    except OSError:
+        pass                                        # read-only checkout: no cache, still correct
+    return blob
 
 
 def arrays(split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,8 +131,8 @@ def arrays(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     if split not in _CACHE:
         folder = locate()
         img_name, lab_name, n = SPLITS[split]
-        images = _parse_idx(read_verified(_file_in(folder, img_name)))
-        labels = _parse_idx(read_verified(_file_in(folder, lab_name)))
+        images = _parse_idx(_read(folder, img_name))
+        labels = _parse_idx(_read(folder, lab_name))
         assert images.shape == (n, 28, 28) and labels.shape == (n,)
         _CACHE[split] = (torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
     return _CACHE[split]

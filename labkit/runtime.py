@@ -51,11 +51,26 @@ def setup(seed: int = 0, device: str | None = None, quiet: bool = False) -> torc
         torch.backends.cudnn.benchmark = False
     _DEVICE = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     _quiet_known_warnings()
+    _inline_figures()
     if not quiet:
         from . import __version__
         print(f"labkit {__version__} | torch {torch.__version__.split('+')[0]} | device {_DEVICE.type} | "
               f"threads {torch.get_num_threads()} | seed {seed} | python {platform.python_version()}")
     return _DEVICE
+
+
+def _inline_figures() -> None:
+    """In Jupyter, show a ``matplotlib.figure.Figure`` (what labkit.plots returns) as a PNG
+    when it is a cell's value, without pyplot's global state."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is not None and hasattr(ip, "display_formatter"):
+        from matplotlib.figure import Figure
+        from .plots import figure_png
+        ip.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: figure_png(fig, dpi=100))
 
 
 def _quiet_known_warnings() -> None:

@@ -41,8 +41,8 @@ def square_kernel_only(conv, height, width):
 
 
 def test_reference_passes(capsys):
-    assert checks.check_conv_macs(conv2d_macs_reference) == 60
-    assert "✓" in capsys.readouterr().out
+    assert checks.check_conv_macs(conv2d_macs_reference) is None
+    assert "✓ conv2d_macs matches the measured MACs of 60 random" in capsys.readouterr().out
 
 
 def test_stub_fails_with_a_pointer_to_the_cell():

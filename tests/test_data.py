@@ -8,7 +8,8 @@ from labkit import data
 
 
 @pytest.fixture
-def fresh_cache():
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "RAW_CACHE", tmp_path / "raw-cache")
     saved = dict(data._CACHE)
     data._CACHE.clear()
     yield
@@ -108,5 +109,26 @@ def test_no_source_at_all_names_both_remedies(tmp_path, monkeypatch, fresh_cache
     assert "apt-get install dataset-fashion-mnist" in msg and "python -m labkit.data --download" in msg
 
 
+def test_warm_loads_use_a_verified_decompressed_cache(tmp_path, monkeypatch, fresh_cache):
+    _copy_files(tmp_path)
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
+    labels = data.arrays("test")[1].clone()
+    cached = list((tmp_path / "raw-cache").glob("*/t10k-labels-idx1-ubyte"))
+    assert len(cached) == 1
+    data._CACHE.clear()
+    assert torch.equal(data.arrays("test")[1], labels)          # served from the cache
+    cached[0].write_bytes(cached[0].read_bytes()[:-5])          # a damaged cache ...
+    data._CACHE.clear()
+    assert torch.equal(data.arrays("test")[1], labels)          # ... is rebuilt, never used
+    assert cached[0].stat().st_size == 10_008
+
+
 def test_ensure_reports_the_folder():
     assert data.ensure(allow_apt=False, allow_download=False) == data.locate()
+
+
+def test_load_benchmark_runs_and_reports_the_source(fresh_cache):
+    from labkit import bench
+    r = bench.bench_load(repeats=1)
+    assert r["first_s"] > 0 and r["reload_median_s"] > 0 and r["source"] == str(data.locate())
+    assert len(data.arrays("train")[1]) == 60_000          # the cache is refilled

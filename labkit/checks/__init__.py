@@ -4,7 +4,7 @@ Each ``check_*`` takes the student's function, tries it on many random cases dra
 seed the student does not see, compares with an independent reference (usually measured
 on the real PyTorch layer or computed by the field's library), and raises
 ``AssertionError`` with a message that says which case failed and what to look at. On
-success it prints one line and returns the number of cases. A stub that still raises
+success it prints one line (and returns nothing, so a notebook cell shows only that line). A stub that still raises
 ``NotImplementedError`` fails with a pointer to its cell. ``tests/test_checks*.py`` prove
 every check passes the reference solution and fails a stub and plausible wrong answers.
 

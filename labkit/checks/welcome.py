@@ -29,7 +29,7 @@ def measured_conv_macs(conv: nn.Conv2d, height: int, width: int) -> int:
         return layer_macs(conv, x, conv(x))
 
 
-def check_conv_macs(conv2d_macs, cases: int = 60) -> int:
+def check_conv_macs(conv2d_macs, cases: int = 60) -> None:
     """Check ``conv2d_macs(conv, height, width) -> int``: the multiply-accumulates of one
     ``nn.Conv2d`` on one input of ``height x width`` (bias additions not counted)."""
     rng = hidden_rng(0)
@@ -49,4 +49,3 @@ def check_conv_macs(conv2d_macs, cases: int = 60) -> int:
                                  f"{want:,} MACs, your function says {int(got):,}. Hint: {hint}.")
     print(f"✓ conv2d_macs matches the measured MACs of {cases} random Conv2d layers "
           f"(strides, padding, dilation, groups, depthwise)")
-    return cases
