@@ -58,8 +58,8 @@ def in_place(w, sparsity):
 
 
 def test_magnitude_reference_passes(capsys):
-    assert checks.check_magnitude_mask(prune.magnitude_mask) == 80
-    assert "✓" in capsys.readouterr().out
+    assert checks.check_magnitude_mask(prune.magnitude_mask) is None
+    assert "✓ magnitude_mask gives the exact sparsity on 80 hidden tensors" in capsys.readouterr().out
 
 
 def test_magnitude_stub_fails_with_a_pointer_to_the_cell():
@@ -107,8 +107,8 @@ def always_l2(w, p):
 
 
 def test_importance_reference_passes(capsys):
-    assert checks.check_filter_importance(prune.filter_importance) == 40
-    assert "✓" in capsys.readouterr().out
+    assert checks.check_filter_importance(prune.filter_importance) is None
+    assert "✓ filter_importance gives the L1 and L2 norms of every filter on 40 hidden" in capsys.readouterr().out
 
 
 def test_importance_stub_fails():

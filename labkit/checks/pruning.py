@@ -46,7 +46,7 @@ def magnitude_cases(cases: int = 80):
     return [(kind, _tensor(rng, _shape(rng), kind), _sparsity(rng)) for kind in (kinds[i % len(kinds)] for i in range(cases))]
 
 
-def check_magnitude_mask(magnitude_mask, cases: int = 80) -> int:
+def check_magnitude_mask(magnitude_mask, cases: int = 80) -> None:
     """Check ``magnitude_mask(w, sparsity) -> bool tensor`` (``True`` = keep): exactly
     ``round(sparsity * w.numel())`` weights dropped, never one of larger ``|w|`` than a kept one,
     ``w`` unchanged; on tensors without ties, the same mask as ``torch.nn.utils.prune``."""
@@ -85,7 +85,6 @@ def check_magnitude_mask(magnitude_mask, cases: int = 80) -> int:
                                      f"{int((mask != ref).sum())} positions")
     print(f"✓ magnitude_mask gives the exact sparsity on {cases} hidden tensors (ties, constant, already-sparse "
           f"included) and matches torch.nn.utils.prune wherever the answer is unique")
-    return cases
 
 
 def importance_cases(cases: int = 40):
@@ -109,7 +108,7 @@ def _reference_norms(w: torch.Tensor, p: int) -> np.ndarray:
     return (np.abs(rows) ** p).sum(axis=1) ** (1.0 / p)
 
 
-def check_filter_importance(filter_importance, cases: int = 40) -> int:
+def check_filter_importance(filter_importance, cases: int = 40) -> None:
     """Check ``filter_importance(w, p) -> tensor (out,)``: the L1 (p=1) or L2 (p=2) norm of each
     output filter ``w[j]`` of a Conv2d (out, in, kh, kw) or Linear (out, in) weight."""
     for i, (w, p) in enumerate(importance_cases(cases)):
@@ -140,4 +139,3 @@ def check_filter_importance(filter_importance, cases: int = 40) -> int:
             raise AssertionError(f"{where}: filter {j} scores {g[j]:.6g}, expected {want[j]:.6g}. Hint: {hint}.")
     print(f"✓ filter_importance gives the L1 and L2 norms of every filter on {cases} hidden Conv2d, depthwise "
           f"and Linear weights")
-    return cases
