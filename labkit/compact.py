@@ -17,7 +17,6 @@ latency live (``measure_latency``), and ``sweep_explorer`` shows them.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time
@@ -30,8 +29,9 @@ from torch import nn
 
 from . import metrics, validate
 from .blocks import BLOCKS
-from .paths import ROOT, cache_dir
-from .plots import check_points, figure_png, fmt_bytes, fmt_count, tradeoff_figure
+from .paths import ROOT, cache_dir, read_cache, write_json
+from .plots import check_points, tradeoff_figure
+from .widgets import LiveWidget, _distinct, describe, show_figure
 
 SWEEP_BLOCKS = ("ir", "ds", "mb3", "shuffle", "ghost", "sandglass")
 SWEEP_WIDTHS = (0.5, 1.0)
@@ -110,10 +110,7 @@ def measure_latency(points: list[dict], batch_size: int = 1, repeats: int = 15,
 
 
 def read_sweep(path: str | Path | None = None) -> dict:
-    path = Path(path) if path else sweep_cache()
-    if not path.exists():
-        raise FileNotFoundError(f"no cached sweep at {path.name}: make it with `python -m labkit.compact sweep`")
-    return json.loads(path.read_text())
+    return read_cache(path or sweep_cache(), "python -m labkit.compact sweep")
 
 
 def run_sweep(configs: list[dict] | None = None, path: str | Path | None = None, resume: bool = True) -> dict:
@@ -133,10 +130,7 @@ def run_sweep(configs: list[dict] | None = None, path: str | Path | None = None,
             continue
         p = train_point(cfg)
         doc["points"] = sorted(doc["points"] + [p], key=lambda q: configs.index(q["config"]))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        tmp.replace(path)
+        write_json(doc, path)
         print(f"[{i + 1}/{len(configs)}] {cfg}: {p['accuracy_pct']:.2f} %, {p['size_bytes']:,} bytes, "
               f"{p['macs']:,} MACs, {p['train_seconds']:.0f} s", flush=True)
     return doc
@@ -189,33 +183,7 @@ def blocks_figure(settings: dict) -> "Figure":
 
 
 # ---------------------------------------------------------------- the explorer widget
-def _distinct(values) -> list:
-    out = []
-    for v in values:
-        if v not in out:
-            out.append(v)
-    try:
-        return sorted(out)
-    except TypeError:
-        return out
-
-
-def describe(p: dict, params, baseline: dict | None = None) -> str:
-    """One line for a point (its swept parameters and measures), with the change vs ``baseline``."""
-    cfg = ", ".join(f"{k}={p['config'][k]}" for k in params)
-    text = (f"{cfg}: accuracy {p['accuracy_pct']:.2f} % | size {fmt_bytes(p['size_bytes'])} | "
-            f"{p['latency_ms']:.2f} ms | {fmt_count(p['macs'])} MACs")
-    if baseline is None:
-        return text
-    parts = [f"{p['accuracy_pct'] - baseline['accuracy_pct']:+.2f} pt"]
-    for key, word in (("size_bytes", ("smaller", "larger")), ("latency_ms", ("faster", "slower"))):
-        if p[key] > 0 and baseline[key] > 0:
-            r = baseline[key] / p[key]
-            parts.append(f"{r:.1f}x {word[0]}" if r >= 1 else f"{1 / r:.1f}x {word[1]}")
-    return text + " (vs baseline: " + ", ".join(parts) + ")"
-
-
-class SweepExplorer(widgets.VBox):
+class SweepExplorer(LiveWidget):
     """One selector per swept parameter over a precomputed grid; see ``sweep_explorer``."""
 
     def __init__(self, points, params=PARAMS, baseline=None, live=None, title=None):
@@ -228,7 +196,7 @@ class SweepExplorer(widgets.VBox):
             check_points([baseline])
         if live is not None and not callable(live):
             raise TypeError("live must be a callable live(config, progress) -> point")
-        self.baseline, self.live, self.title, self.last_error = baseline, live, title, None
+        self.baseline, self.live, self.title = baseline, live, title
         self.selectors = {}
         for k in self.params:
             values = _distinct(p["config"][k] for p in self.points)
@@ -258,10 +226,6 @@ class SweepExplorer(widgets.VBox):
         matches = [p for p in self.points if all(p["config"][k] == v for k, v in self.config.items())]
         return max(matches, key=lambda p: p.get("label") == "live") if matches else None
 
-    def _say(self, text, error=False):
-        self.label.value = text
-        self.label.style.text_color = "#b00020" if error else None
-
     def _update(self):
         point = self.current
         if point is None:
@@ -269,17 +233,10 @@ class SweepExplorer(widgets.VBox):
                       + (" (train it live)" if self.live else ""))
         else:
             self._say(describe(point, self.params, self.baseline))
-        png = figure_png(tradeoff_figure(self.points, highlight=point, baseline=self.baseline, title=self.title))
-        self.out.outputs = ({"output_type": "display_data",
-                             "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"},
-                             "metadata": {}},)
+        show_figure(self.out, tradeoff_figure(self.points, highlight=point, baseline=self.baseline, title=self.title))
 
     def _on_change(self, _change):
-        try:
-            self._update()
-        except Exception as exc:  # an observer must not lose errors in a kernel log
-            self.last_error = exc
-            self._say(f"error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}", error=True)
+        self._guarded(self._update)
 
     def select(self, **values):
         """Select a configuration (same as moving the selectors); returns its point or None."""
@@ -302,22 +259,17 @@ class SweepExplorer(widgets.VBox):
         if self.live is None:
             raise RuntimeError("this explorer has no live computation: pass live=callable(config, progress)")
         cfg = self.config
-        self.button.disabled, self.progress.value, self.progress.bar_style = True, 0.0, ""
-        self._say(f"training {cfg} ...")
-        try:
-            point = dict(self.live(cfg, lambda f, text="": setattr(self.progress, "value", min(max(float(f), 0.0), 1.0))))
+
+        def compute(progress):
+            point = dict(self.live(cfg, progress))
             point.setdefault("config", cfg)
             check_points([point])
-        except Exception as exc:
-            self.progress.bar_style = "danger"
-            self.last_error = exc
-            self._say(f"error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}", error=True)
+            return point
+        point = self._run(f"training {cfg} ...", compute)
+        if point is None:
             return None
-        finally:
-            self.button.disabled = False
         point["label"] = "live"
         self.points = [p for p in self.points if p["config"] != point["config"]] + [point]
-        self.progress.value, self.progress.bar_style = 1.0, "success"
         self._update()
         return point
 

@@ -585,17 +585,15 @@ def live_run(setting: dict, seed: int = SWEEP_SEEDS[0], report=None, budget: Bud
 
 def load_sweeps(path=None) -> dict:
     """The cached sweeps (``python -m labkit.distill sweep`` writes them)."""
-    import json
-    p = path or sweep_path()
-    if not p.exists():
-        raise FileNotFoundError(f"no cached sweeps at {p}: make them with `python -m labkit.distill sweep`")
-    return json.loads(p.read_text())
+    from .paths import read_cache
+    return read_cache(path or sweep_path(), "python -m labkit.distill sweep")
 
 
 def write_sweeps(kinds: Sequence[str] = SWEEP_KINDS, seeds: Sequence[int] = SWEEP_SEEDS, path=None, log=print) -> dict:
     """Run ``kinds`` and merge them into the cache file (other kinds already there are kept)."""
     import json
     import time
+    from .paths import write_json
     p = path or sweep_path()
     data = json.loads(p.read_text()) if p.exists() else {}
     b = Budget()
@@ -607,10 +605,7 @@ def write_sweeps(kinds: Sequence[str] = SWEEP_KINDS, seeds: Sequence[int] = SWEE
         data.update({"command": "python -m labkit.distill sweep", "seeds": list(seeds),
                      "budget": {**b.__dict__, "epochs": b.epochs}, "T": 4.0, "alpha": 0.9,
                      "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0]})
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-        tmp.replace(p)
+        write_json(data, p)
     return data
 
 

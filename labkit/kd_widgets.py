@@ -10,25 +10,15 @@ in an observer), so they work, and are tested, without a kernel::
 """
 from __future__ import annotations
 
-import base64
-
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
 from .data import CLASSES
-from .plots import figure_png
-from .widgets import _one_line
+from .widgets import LiveWidget, show_figure
 
 # The classes a 28x28 image confuses most (notebook 00): T-shirt/top, Pullover, Coat, Shirt.
 CONFUSABLE = (0, 2, 4, 6)
-
-
-def _show(out: widgets.Output, fig: Figure) -> None:
-    png = figure_png(fig)
-    out.outputs = ({"output_type": "display_data",
-                    "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"},
-                    "metadata": {}},)
 
 
 def _softened(logits: torch.Tensor, T: float) -> torch.Tensor:
@@ -77,7 +67,7 @@ def describe_temperature(logits, labels, T: float, focus=CONFUSABLE, classes=CLA
             f"(uniform over {probs.shape[1]}: {torch.log2(torch.tensor(float(probs.shape[1]))):.2f})")
 
 
-class TemperatureExplorer(widgets.VBox):
+class TemperatureExplorer(LiveWidget):
     """A temperature slider that redraws a teacher's softened outputs; see ``temperature_widget``."""
 
     def __init__(self, logits, images, labels, start: float = 1.0, t_max: float = 20.0,
@@ -93,21 +83,16 @@ class TemperatureExplorer(widgets.VBox):
         self.label = widgets.Label()
         self.out = widgets.Output()
         self.children = [self.slider, self.label, self.out]
-        self.last_error = None
         self.slider.observe(self._on_slider, names="value")
         self._update()
 
     def _update(self):
         T = self.slider.value
         self.label.value = describe_temperature(self.logits, self.labels, T, self.focus, self.classes)
-        _show(self.out, temperature_figure(self.logits, self.images, self.labels, T, self.focus, self.classes))
+        show_figure(self.out, temperature_figure(self.logits, self.images, self.labels, T, self.focus, self.classes))
 
     def _on_slider(self, _change):
-        try:
-            self._update()
-        except Exception as exc:      # an observer must not lose errors in a kernel log
-            self.last_error = exc
-            self.label.value = "error: " + _one_line(exc)
+        self._guarded(self._update)
 
     def select(self, T: float):
         """Show temperature ``T`` (same as moving the slider)."""
@@ -171,7 +156,7 @@ def describe_row(row) -> str:
             f"student alone {row['alone_mean']:.2f} % | gain {row['gain']:+.2f} pt")
 
 
-class SweepExplorer(widgets.VBox):
+class SweepExplorer(LiveWidget):
     """Pick a sweep and a setting; see ``sweep_widget``."""
 
     def __init__(self, sweeps: dict, live=None, kinds=None):
@@ -183,7 +168,7 @@ class SweepExplorer(widgets.VBox):
         if live is not None and not callable(live):
             raise TypeError("live must be a callable live(setting, progress) -> validation accuracy in %")
         self.rows = {k: sweep_rows(sweeps, k) for k in available}
-        self.live, self.live_points, self.last_error = live, {k: {} for k in available}, None
+        self.live, self.live_points = live, {k: {} for k in available}
         self.kind = widgets.Dropdown(options=[(KIND_TITLES[k], k) for k in available], value=available[0],
                                      description="sweep")
         self.slider = widgets.SelectionSlider(options=self._options(available[0]), description="setting",
@@ -195,7 +180,6 @@ class SweepExplorer(widgets.VBox):
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="live")
         self.children = [self.kind, self.slider, self.label] + \
             ([widgets.HBox([self.button, self.progress])] if live else []) + [self.out]
-        self._quiet = False
         self.kind.observe(self._on_kind, names="value")
         self.slider.observe(self._on_slider, names="value")
         self.button.on_click(lambda _b: self.run_live())
@@ -208,25 +192,12 @@ class SweepExplorer(widgets.VBox):
     def current(self) -> dict:
         return next(r for r in self.rows[self.kind.value] if r["value"] == self.slider.value)
 
-    def _say(self, text, error=False):
-        self.label.value = text
-        self.label.style.text_color = "#b00020" if error else None
-
     def _update(self):
         row = self.current
         live = self.live_points[self.kind.value].get(row["value"])
         self._say(describe_row(row) + (f" | live: {', '.join(f'{a:.2f}' for a in live)} %" if live else ""))
-        _show(self.out, sweep_figure(self.rows[self.kind.value], self.kind.value, highlight=row,
+        show_figure(self.out, sweep_figure(self.rows[self.kind.value], self.kind.value, highlight=row,
                                      live=self.live_points[self.kind.value]))
-
-    def _guarded(self, fn):
-        if self._quiet:
-            return
-        try:
-            fn()
-        except Exception as exc:
-            self.last_error = exc
-            self._say("error: " + _one_line(exc), error=True)
 
     def _on_kind(self, _change):
         def switch():
@@ -256,30 +227,17 @@ class SweepExplorer(widgets.VBox):
             self.slider.value = value
         return self.current
 
-    def _progress(self, fraction, text=""):
-        self.progress.value = min(max(float(fraction), 0.0), 1.0)
-        if text:
-            self._say(f"running: {text}")
-
     def run_live(self):
         """Train one student with the selected setting now (same as clicking "distil"); its
         validation accuracy joins the plot as a star. Errors go to the label; returns it or None."""
         if self.live is None:
             raise RuntimeError("this explorer has no live run: pass live=callable(setting, progress)")
         row, kind = self.current, self.kind.value
-        self.button.disabled, self.progress.value, self.progress.bar_style = True, 0.0, ""
-        self._say(f"distilling a student with {row['name']} ...")
-        try:
-            acc = float(self.live(dict(row["setting"]), self._progress))
-        except Exception as exc:
-            self.progress.bar_style = "danger"
-            self.last_error = exc
-            self._say("error: " + _one_line(exc), error=True)
+        acc = self._run(f"distilling a student with {row['name']} ...",
+                        lambda progress: float(self.live(dict(row["setting"]), progress)))
+        if acc is None:
             return None
-        finally:
-            self.button.disabled = False
         self.live_points[kind].setdefault(row["value"], []).append(acc)
-        self.progress.value, self.progress.bar_style = 1.0, "success"
         self._update()
         return acc
 

@@ -19,7 +19,6 @@ at a whole number it is exactly the uniform model's size, which makes the compar
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import ptq, size
-from .paths import cache_dir
+from .paths import read_cache
 
 OPTIONS = (8, 6, 5, 4, 3, 2)
 SENSITIVITY_IMAGES = 2000
@@ -205,20 +204,13 @@ def sweep(model_name: str = "cnn", avg_bits=AVG_BITS, progress=print) -> dict:
 
 def load_sweep(path: str | Path | None = None) -> dict:
     """Notebook 03's cached mixed-precision sweep; sensitivity keys back to ints."""
-    data = ptq.load_sweep(path or cache_dir() / SWEEP_FILE)
+    data = read_cache(path or SWEEP_FILE, "python -m labkit.mixed sweep")
     data["sensitivity"] = {n: {int(b): v for b, v in t.items()} for n, t in data["sensitivity"].items()}
     return data
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.mixed", description="Recompute notebook 03's cached mixed-precision sweep.")
-    p.add_argument("cmd", choices=["sweep"])
-    p.add_argument("--out", type=Path, default=cache_dir() / SWEEP_FILE)
-    args = p.parse_args(argv)
-    from .runtime import setup
-    setup(device="cpu", quiet=True)
-    print(f"wrote {ptq.save_json(sweep(), args.out)}")
-    return 0
+    return ptq.sweep_cli("mixed", sweep, SWEEP_FILE, argv)
 
 
 if __name__ == "__main__":

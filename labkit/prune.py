@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import sys
 import warnings
@@ -35,6 +34,7 @@ import torch
 from torch import nn
 
 from . import metrics, validate
+from .paths import cache_dir, read_cache, write_json
 
 
 PRUNABLE = (nn.Conv2d, nn.Linear)
@@ -664,12 +664,7 @@ def time_live(point: dict, model: nn.Module, technique: str, sweep_data: dict, b
 def load_sweep(path=None) -> dict:
     """The cached sweep (``notebooks/cache/02_pruning_sweep.json``), or a one-line error naming the
     command that makes it."""
-    from .paths import cache_dir
-    p = path or cache_dir() / SWEEP_FILE
-    try:
-        return json.loads(p.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no cached pruning sweep at {p}: make it with `python -m labkit.prune sweep`") from None
+    return read_cache(path or SWEEP_FILE, "python -m labkit.prune sweep")
 
 
 def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = None,
@@ -695,20 +690,13 @@ def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = 
 
 
 def main(argv=None) -> int:
-    from .paths import cache_dir
     from .runtime import setup
     p = argparse.ArgumentParser(prog="python -m labkit.prune", description="Notebook 02's cached pruning sweep.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("sweep", help=f"recompute notebooks/cache/{SWEEP_FILE} (minutes)")
-    args = p.parse_args(argv)
+    sub.add_parser("sweep", help=f"recompute notebooks/cache/{SWEEP_FILE} (minutes)")
+    p.parse_args(argv)
     setup(quiet=True)
-    data = sweep()
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    target = cache_dir() / SWEEP_FILE
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(target)
-    print(f"wrote {target}")
+    print(f"wrote {write_json(sweep(), cache_dir() / SWEEP_FILE)}")
     return 0
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import torch
 from torch import nn
 
 from . import quant, size, validate
-from .paths import cache_dir
+from .paths import cache_dir, read_cache, write_json
 
 QUANTIZABLE = (nn.Conv2d, nn.Linear)
 CALIB_IMAGES = 512
@@ -402,30 +401,25 @@ def sweep(model_name: str = "cnn", bits=BITS, methods=quant.RANGE_METHODS, progr
 
 def load_sweep(path: str | Path | None = None) -> dict:
     """Notebook 03's cached PTQ / k-means sweep (made by ``python -m labkit.ptq sweep``)."""
-    p = Path(path) if path else cache_dir() / SWEEP_FILE
-    if not p.exists():
-        raise FileNotFoundError(f"no cached sweep at {p.name}: make it with `python -m labkit.ptq sweep`")
-    return json.loads(p.read_text())
+    return read_cache(path or SWEEP_FILE, "python -m labkit.ptq sweep")
 
 
-def save_json(obj, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.ptq", description="Recompute notebook 03's cached PTQ sweep.")
+def sweep_cli(module: str, make, file: str, argv=None) -> int:
+    """``python -m labkit.<module> sweep [--out PATH]``: recompute one of notebook 03's cached
+    sweeps with ``make()`` and write it (default ``notebooks/cache/<file>``)."""
+    p = argparse.ArgumentParser(prog=f"python -m labkit.{module}",
+                                description=f"Recompute notebook 03's cached {module} sweep.")
     p.add_argument("cmd", choices=["sweep"])
-    p.add_argument("--out", type=Path, default=cache_dir() / SWEEP_FILE)
+    p.add_argument("--out", type=Path, default=cache_dir() / file)
     args = p.parse_args(argv)
     from .runtime import setup
     setup(device="cpu", quiet=True)
-    path = save_json(sweep(), args.out)
-    print(f"wrote {path}")
+    print(f"wrote {write_json(make(), args.out)}")
     return 0
+
+
+def main(argv=None) -> int:
+    return sweep_cli("ptq", sweep, SWEEP_FILE, argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ is re-applied at every step; ``ptq.freeze_`` stores the final quantised weights.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,8 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import ptq, validate
-from .paths import cache_dir
+from . import ptq
+from .paths import read_cache
 
 EPOCHS = 0.25          # of one pass over the 60,000 training images: a fine-tune, not a training
 LR = 5e-4              # small: the start is already a good (float) solution
@@ -91,18 +90,11 @@ def sweep(model_name: str = "cnn", bits=BITS, epochs: float = EPOCHS, lr: float 
 
 def load_sweep(path: str | Path | None = None) -> dict:
     """Notebook 03's cached QAT sweep (made by ``python -m labkit.qat sweep``)."""
-    return ptq.load_sweep(path or cache_dir() / SWEEP_FILE)
+    return read_cache(path or SWEEP_FILE, "python -m labkit.qat sweep")
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.qat", description="Recompute notebook 03's cached QAT sweep.")
-    p.add_argument("cmd", choices=["sweep"])
-    p.add_argument("--out", type=Path, default=cache_dir() / SWEEP_FILE)
-    args = p.parse_args(argv)
-    from .runtime import setup
-    setup(device="cpu", quiet=True)
-    print(f"wrote {ptq.save_json(sweep(), args.out)}")
-    return 0
+    return ptq.sweep_cli("qat", sweep, SWEEP_FILE, argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import re
 import sys
 import warnings
@@ -31,7 +30,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from . import metrics, validate
-from .paths import ROOT, cache_dir
+from .paths import ROOT, cache_dir, read_cache, write_json
 from .plots import fmt_count, pareto_front
 
 FAMILIES_CSV = ROOT / "datasets" / "imagenet_families.csv"
@@ -228,17 +227,11 @@ def write_latency_cache(rows: list[dict], path: str | Path | None = None) -> Pat
     doc = {"command": "python -m labkit.trend latency", "torch": torch.__version__.split("+")[0],
            "threads": torch.get_num_threads(), "device": "cpu", "input": list(IMAGENET_INPUT[1:]),
            "weights": "random (architecture only)", "rows": rows}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(path)
-    return path
+    return write_json(doc, path)
 
 
 def read_latency_cache(path: str | Path | None = None) -> dict:
-    path = Path(path) if path else latency_cache()
-    if not path.exists():
-        raise FileNotFoundError(f"no cached latency sweep at {path.name}: make it with `python -m labkit.trend latency`")
-    return json.loads(path.read_text())
+    return read_cache(path or latency_cache(), "python -m labkit.trend latency")
 
 
 # ---------------------------------------------------------------- figures

@@ -38,8 +38,10 @@ def _ratio(a, b):
 
 
 def describe(p, param, baseline=None) -> str:
-    """One line for a point, with the change vs ``baseline`` if given."""
-    text = (f"{param}={p['config'][param]}: accuracy {p['accuracy_pct']:.2f} % | "
+    """One line for a point, with the change vs ``baseline`` if given. ``param``: the config key
+    shown first, or a sequence of keys."""
+    keys = [param] if isinstance(param, str) else list(param)
+    text = (", ".join(f"{k}={p['config'][k]}" for k in keys) + f": accuracy {p['accuracy_pct']:.2f} % | "
             f"size {fmt_bytes(p['size_bytes'])} | {p['latency_ms']:.2f} ms | "
             f"{fmt_count(p['macs'])} MACs")
     if baseline is None:
@@ -54,7 +56,62 @@ def describe(p, param, baseline=None) -> str:
     return text + " (vs baseline: " + ", ".join(parts) + ")"
 
 
-class Dashboard(widgets.VBox):
+def show_figure(out: widgets.Output, fig) -> None:
+    """Render ``fig`` to PNG and assign it to ``out`` (safe inside observers and without a kernel)."""
+    png = figure_png(fig)
+    out.outputs = ({"output_type": "display_data",
+                    "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"},
+                    "metadata": {}},)
+
+
+class LiveWidget(widgets.VBox):
+    """What every lab widget shares: a label for messages (errors in red, kept in ``last_error``),
+    observers that never lose an exception to the kernel log, and a live run behind a button with
+    a progress bar. Subclasses set ``label``, ``out``, ``button``, ``progress`` and ``_quiet``."""
+
+    last_error = None
+    _quiet = False
+
+    def _say(self, text, error=False):
+        self.label.value = text
+        self.label.style.text_color = "#b00020" if error else None
+
+    def _fail(self, exc):
+        self.last_error = exc
+        self._say("error: " + _one_line(exc), error=True)
+
+    def _guarded(self, fn):
+        """Run an observer's work; its errors go to the label."""
+        if self._quiet:
+            return
+        try:
+            fn()
+        except Exception as exc:  # an observer must not lose errors in a kernel log
+            self._fail(exc)
+
+    def _progress(self, fraction, text=""):
+        self.progress.value = min(max(float(fraction), 0.0), 1.0)
+        if text:
+            self._say(f"running: {text}")
+
+    def _run(self, message, fn):
+        """The live button's work: ``fn(progress)`` with the button disabled; returns its result,
+        or None with the error in the label and the bar red."""
+        self.button.disabled, self.progress.value, self.progress.bar_style = True, 0.0, ""
+        self._say(message)
+        try:
+            result = fn(self._progress)
+        except Exception as exc:
+            self.progress.bar_style = "danger"
+            self._fail(exc)
+            return None
+        finally:
+            self.button.disabled = False
+        self.progress.value, self.progress.bar_style = 1.0, "success"
+        return result
+
+
+class Dashboard(LiveWidget):
     """Slider over ``points`` by ``config[param]``; see ``tradeoff_dashboard``."""
 
     def __init__(self, points, param, baseline=None, live=None, live_values=None, title=None):
@@ -67,8 +124,6 @@ class Dashboard(widgets.VBox):
         if live is not None and not callable(live):
             raise TypeError("live must be a callable live(value, progress) -> point")
         self.param, self.baseline, self.live, self.title = param, baseline, live, title
-        self.last_error = None
-        self._quiet = False
 
         values = _distinct(p["config"][param] for p in self.points)
         start = baseline["config"].get(param) if baseline is not None else None
@@ -94,31 +149,14 @@ class Dashboard(widgets.VBox):
         matches = [p for p in self.points if p["config"][self.param] == self.slider.value]
         return max(matches, key=lambda p: (p.get("label") == "live", p["accuracy_pct"]))
 
-    def _say(self, text, error=False):
-        self.label.value = text
-        self.label.style.text_color = "#b00020" if error else None
-
-    def _fail(self, exc):
-        self.last_error = exc
-        self._say("error: " + _one_line(exc), error=True)
-
     def _update(self):
         point = self.current
         self._say(describe(point, self.param, self.baseline))
-        png = figure_png(tradeoff_figure(self.points, highlight=point, baseline=self.baseline,
-                                         title=self.title))
-        self.out.outputs = ({"output_type": "display_data",
-                             "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                                      "text/plain": "<Figure>"},
-                             "metadata": {}},)
+        show_figure(self.out, tradeoff_figure(self.points, highlight=point, baseline=self.baseline,
+                                              title=self.title))
 
     def _on_slider(self, _change):
-        if self._quiet:
-            return
-        try:
-            self._update()
-        except Exception as exc:  # an observer must not lose errors in a kernel log
-            self._fail(exc)
+        self._guarded(self._update)
 
     def select(self, value):
         """Show the point with ``config[param] == value`` (same as moving the slider)."""
@@ -132,29 +170,21 @@ class Dashboard(widgets.VBox):
             self.slider.value = value
         return self.current
 
-    def _progress(self, fraction, text=""):
-        self.progress.value = min(max(float(fraction), 0.0), 1.0)
-        if text:
-            self._say(f"running: {text}")
-
     def run_live(self):
         """Call ``live`` on the chosen value (same as clicking): add/replace the point, select it.
         Errors are shown in the label (and kept in ``.last_error``); returns the point or None."""
         if self.live is None:
             raise RuntimeError("this dashboard has no live computation: pass live=callable(value, progress)")
         value = self.live_choice.value if self.live_choice is not None else self.slider.value
-        self.button.disabled, self.progress.value, self.progress.bar_style = True, 0.0, ""
-        self._say(f"running {self.param}={value} ...")
-        try:
-            point = dict(self.live(value, self._progress))
+
+        def compute(progress):
+            point = dict(self.live(value, progress))
             point.setdefault("config", {self.param: value})
             check_points([point], self.param)
-        except Exception as exc:
-            self.progress.bar_style = "danger"
-            self._fail(exc)
+            return point
+        point = self._run(f"running {self.param}={value} ...", compute)
+        if point is None:
             return None
-        finally:
-            self.button.disabled = False
         point["label"] = "live"
         same = [i for i, p in enumerate(self.points) if p["config"] == point["config"]]
         if same:
@@ -169,7 +199,6 @@ class Dashboard(widgets.VBox):
                 self.slider.options = [(str(v), v) for v in _distinct(values + [new])]
             finally:
                 self._quiet = False
-        self.progress.value, self.progress.bar_style = 1.0, "success"
         self.select(new)
         return point
 

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from labkit import checks
+from labkit.quant import fake_quantize_ste
 
 
 # ---- reference solutions (the notebook's exercise cells) ----------------------------------------
@@ -41,21 +42,8 @@ def kmeans(w, bits, iters=30):
     return c, (x[:, None] - c[None, :]).abs().argmin(1).reshape(w.shape)
 
 
-class _FakeQuant(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, scale, zero_point, qmin, qmax):
-        v = torch.round(x / scale) + zero_point
-        ctx.save_for_backward((v >= qmin) & (v <= qmax))
-        return (v.clamp(qmin, qmax) - zero_point) * scale
-
-    @staticmethod
-    def backward(ctx, grad):
-        (inside,) = ctx.saved_tensors
-        return grad * inside, None, None, None, None
-
-
-def fake_quant(x, scale, zero_point, qmin, qmax):
-    return _FakeQuant.apply(x, scale, zero_point, qmin, qmax)
+# the STE solution is the library's own (labkit.quant.fake_quantize_ste)
+fake_quant = fake_quantize_ste
 
 
 def stub(*args, **kwargs):
@@ -65,7 +53,7 @@ def stub(*args, **kwargs):
 # ---- linear quantisation -------------------------------------------------------------------------
 
 def test_linear_passes_reference(capsys):
-    assert checks.check_linear_quantization(quantize, dequantize, linear_qparams, cases=30) == 30
+    assert checks.check_linear_quantization(quantize, dequantize, linear_qparams, cases=30) is None
     assert capsys.readouterr().out.startswith("✓")
 
 
@@ -107,7 +95,7 @@ def test_linear_fails_wrong_answers(name):
 # ---- k-means -------------------------------------------------------------------------------------
 
 def test_kmeans_passes_reference(capsys):
-    assert checks.check_kmeans(kmeans, cases=10) == 10
+    assert checks.check_kmeans(kmeans, cases=10) is None
     assert "✓" in capsys.readouterr().out
 
 
@@ -125,7 +113,7 @@ def test_kmeans_fails_stub_and_wrong_answers():
 # ---- straight-through estimator -----------------------------------------------------------------
 
 def test_ste_passes_reference(capsys):
-    assert checks.check_fake_quant_ste(fake_quant, cases=20) == 20
+    assert checks.check_fake_quant_ste(fake_quant, cases=20) is None
     assert "✓" in capsys.readouterr().out
 
 

@@ -49,7 +49,7 @@ def _shape_for(x: torch.Tensor, dim) -> tuple:
     return () if dim is None else tuple(-1 if i == dim else 1 for i in range(x.dim()))
 
 
-def check_linear_quantization(quantize, dequantize, linear_qparams, cases: int = 80) -> int:
+def check_linear_quantization(quantize, dequantize, linear_qparams, cases: int = 80) -> None:
     """Check the three functions of linear quantisation:
 
     - ``quantize(x, scale, zero_point, qmin, qmax)``: integer codes ``clamp(round(x / scale) + zero_point, qmin, qmax)``;
@@ -142,10 +142,9 @@ def check_linear_quantization(quantize, dequantize, linear_qparams, cases: int =
             raise AssertionError(f"{label}: 0.0 does not come back exactly as 0.0; the zero-point must be an integer code")
     print(f"✓ quantize / dequantize agree with torch.fake_quantize_per_tensor_affine and _per_channel_affine, and "
           f"linear_qparams is right, on {cases} random tensors each (symmetric and affine, 2-8 bits); error <= half a step")
-    return cases
 
 
-def check_kmeans(kmeans, cases: int = 25) -> int:
+def check_kmeans(kmeans, cases: int = 25) -> None:
     """Check ``kmeans(w, bits) -> (codebook, indices)``: 1-D k-means weight sharing (Deep Compression).
 
     ``codebook`` has at most ``2**bits`` values, ``indices`` the shape of ``w`` with integer entries
@@ -190,10 +189,9 @@ def check_kmeans(kmeans, cases: int = 25) -> int:
             raise AssertionError(f"{label}: mean squared error {mse:.3g} vs {ref:.3g} for k-means from a linear "
                                  f"initialisation. Hint: {hint}.")
     print(f"✓ kmeans: nearest-centroid indices, at most 2**bits centroids and a k-means-quality error on {cases} random layers (1-5 bits)")
-    return cases
 
 
-def check_fake_quant_ste(fake_quant, cases: int = 40) -> int:
+def check_fake_quant_ste(fake_quant, cases: int = 40) -> None:
     """Check ``fake_quant(x, scale, zero_point, qmin, qmax) -> tensor``: forward equal to
     ``torch.fake_quantize_per_tensor_affine`` (or ``_per_channel_affine`` when ``scale`` has one
     value per channel, broadcast along dim 0), and its gradient with respect to ``x`` the clipped
@@ -249,4 +247,3 @@ def check_fake_quant_ste(fake_quant, cases: int = 40) -> int:
                                  f"at {int(bad.sum())} of {x.numel()} values. Hint: {hint}.")
     print(f"✓ fake_quant: forward equals torch.fake_quantize_per_tensor/per_channel_affine and its gradient is the "
           f"clipped straight-through estimator, on {cases} random tensors")
-    return cases
