@@ -290,6 +290,21 @@ class Scan:
         return alloc
 
 
+def _from_layer(model: nn.Module, name: str, data):
+    """(the layers from ``name`` on, their inputs) when ``model`` is an ``nn.Sequential`` and
+    ``name`` one of its children: pruning that layer leaves everything before it unchanged, so
+    the scan runs those layers once instead of once per sparsity (the same arithmetic, so the
+    same accuracies). Otherwise (model, data)."""
+    if not isinstance(model, nn.Sequential) or name not in model._modules:
+        return model, data
+    i = list(model._modules).index(name)
+    if i == 0:
+        return model, data
+    head, device = model[:i].eval(), next(model.parameters()).device
+    with torch.no_grad():
+        return model[i:], [(head(x.to(device)), y) for x, y in data]
+
+
 def sensitivity_scan(model: nn.Module, sparsities=SCAN_SPARSITIES, layers=None, data=None,
                      report=None) -> Scan:
     """Prune one layer at a time (magnitude, each sparsity), measure accuracy on ``data``
@@ -307,11 +322,12 @@ def sensitivity_scan(model: nn.Module, sparsities=SCAN_SPARSITIES, layers=None, 
         scan.weights[name] = w.numel()
         original = w.detach().clone()
         accs = []
+        tail, tail_data = _from_layer(model, name, data)
         try:
             for s in sparsities:
                 with torch.no_grad():
                     w.copy_(original * magnitude_mask(original, s))
-                accs.append(evaluate(model, data))
+                accs.append(evaluate(tail, tail_data))
                 done += 1
                 if report:
                     report(done / total, f"{name} at {s:.0%}")

@@ -297,3 +297,24 @@ def test_live_points_are_timed_on_the_sweep_scale():
     small = prune.channel_prune(model, 0.5, round_to=None)
     ch = prune.time_live({"latency_ms": 0.0}, small, "prune-channel", data, model, repeats=2)
     assert ch["latency_ms"] > 0
+
+
+def test_scan_reuses_the_unchanged_layers_and_gets_the_same_accuracies():
+    """The scan runs the layers before the pruned one once; a full forward per sparsity agrees."""
+    from labkit import zoo
+    from labkit.train import evaluate
+    model = zoo.load("cnn")
+    data = prune.calibration_batches(300, 100)
+    scan = prune.sensitivity_scan(model, sparsities=[0.5, 0.9], layers=["4", "13"], data=data)
+    for name in ("4", "13"):
+        w = prune.get_layer(model, name).weight
+        original = w.detach().clone()
+        naive = []
+        for s in (0.5, 0.9):
+            with torch.no_grad():
+                w.copy_(original * prune.magnitude_mask(original, s))
+            naive.append(evaluate(model, data))
+        with torch.no_grad():
+            w.copy_(original)
+        assert scan.accuracy[name] == naive
+    assert evaluate(model, data) == scan.baseline_pct          # the model is left unchanged
