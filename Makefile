@@ -32,7 +32,7 @@ lab: setup
 # Unit tests, every notebook under strict nbval, and the student-edition check.
 # Results records go to build/ so a test run leaves the committed ones alone.
 test: setup
-	LABKIT_THREADS=$(THREADS) LABKIT_RESULTS=$(CURDIR)/build/test-results $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+	OMP_WAIT_POLICY=PASSIVE LABKIT_THREADS=$(THREADS) LABKIT_RESULTS=$(CURDIR)/build/test-results $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 # The student edition (solutions stubbed) in build/student/.
 student: setup

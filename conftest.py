@@ -6,3 +6,7 @@ from pathlib import Path
 os.environ.setdefault("LABKIT_THREADS", "2")
 # Test runs write their results records here, leaving the committed notebooks/results alone.
 os.environ.setdefault("LABKIT_RESULTS", str(Path(__file__).parent / "build" / "test-results"))
+# `make test` runs two workers (two notebook kernels at once) on 2 cores: idle OpenMP threads
+# must sleep, not spin, or each process burns the cores the other one needs (measured: a
+# many-fold slowdown). Set before any test or kernel imports torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
