@@ -57,7 +57,21 @@ def export_onnx(model: nn.Module, path, input_size=(1, 1, 28, 28)) -> Path:
         torch.onnx.export(model, (x,), str(path), input_names=[INPUT], output_names=[OUTPUT],
                           dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
                           external_data=False, optimize=True, verbose=False, report=False)
+    _strip_debug_info(path)
     return path
+
+
+def _strip_debug_info(path: Path) -> None:
+    """Drop the exporter's per-node debug metadata (Python stack traces with this machine's paths,
+    FX node text, module names): a deployment does not ship it, and without it the file is the
+    same bytes on every machine."""
+    import onnx
+    model = onnx.load(str(path))
+    for items in (model.graph.node, model.graph.value_info, model.graph.input, model.graph.output,
+                  model.graph.initializer):
+        for item in items:
+            del item.metadata_props[:]
+    onnx.save(model, str(path))
 
 
 def session(path, threads: int | None = None):

@@ -57,3 +57,13 @@ def test_runtime_module_works_with_labkit_measures(models):
 def test_bad_runtime_or_precision(tmp_path, kw, match):
     with pytest.raises(ValueError, match=match):
         rt.to_runtime(nn.Linear(2, 2), tmp_path, **kw)
+
+
+def test_exports_carry_no_machine_paths(models):
+    """The exporter's debug metadata (stack traces with this machine's paths) is stripped, so the
+    files, and the sizes the notebook prints, are the same bytes on every machine."""
+    import sys
+    _, f32, i8 = models
+    for path in (f32.path, i8.path):
+        blob = path.read_bytes()
+        assert b"stack_trace" not in blob and sys.prefix.encode() not in blob
