@@ -65,10 +65,12 @@ def pareto_front(points, x: str = "size_bytes", y: str = "accuracy_pct") -> list
     return sorted((p for p in points if not dominated(p)), key=lambda p: (p[x], -p[y]))
 
 
-def point_name(p) -> str:
-    """A short name for a point: its label, else its config (``width=0.5``)."""
-    cfg = ", ".join(f"{k}={v}" for k, v in p["config"].items())
-    return f"{p['label']}: {cfg}" if p.get("label") else cfg
+def point_name(p, limit: int = 48) -> str:
+    """A short name for a point: its label and its scalar config (``live: width=0.5``), cut at
+    ``limit`` characters (nested config values such as a per-layer table are left out)."""
+    cfg = ", ".join(f"{k}={v}" for k, v in p["config"].items() if not isinstance(v, (dict, list, tuple)))
+    name = f"{p['label']}: {cfg}" if p.get("label") else cfg
+    return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
 def tradeoff_figure(points, highlight=None, baseline=None, title=None, x: str = "size_bytes") -> Figure:
@@ -98,8 +100,10 @@ def tradeoff_figure(points, highlight=None, baseline=None, title=None, x: str = 
         hx, hy = highlight[x], highlight["accuracy_pct"]
         ax.scatter([hx], [hy], s=420, facecolors="none", edgecolors="crimson", linewidths=2,
                    zorder=4, label="selected")
-        ax.annotate(point_name(highlight), (hx, hy), xytext=(8, -14), textcoords="offset points",
-                    fontsize=8, color="crimson")
+        below = hy < (min(ys + [hy]) + max(ys + [hy])) / 2      # name above a low point, below a high one
+        note = ax.annotate(point_name(highlight), (hx, hy), xytext=(8, 10 if below else -14), textcoords="offset points",
+                           fontsize=8, color="crimson", annotation_clip=True)
+        note.set_in_layout(False)        # a long name must not squeeze the axes
     if baseline is not None:
         bx, by = baseline[x], baseline["accuracy_pct"]
         ax.axhline(by, ls="--", lw=0.8, color="darkorange", zorder=1)

@@ -124,3 +124,11 @@ def test_bad_input_names_the_fix(points, param, fix):
     with pytest.raises(ValueError) as err:
         tradeoff_dashboard(points, param)
     assert fix in str(err.value) and "\n" not in str(err.value)
+
+
+def test_point_name_is_short_and_leaves_out_nested_config():
+    from labkit.plots import point_name
+    p = {"label": "mixed", "config": {"avg_bits": 2.25, "bits_by_layer": {"0": 8, "4": 6}}}
+    assert point_name(p) == "mixed: avg_bits=2.25"
+    long = {"config": {"name": "x" * 100}}
+    assert len(point_name(long)) == 48 and point_name(long).endswith("…")
