@@ -96,10 +96,7 @@ class TemperatureExplorer(LiveWidget):
 
     def select(self, T: float):
         """Show temperature ``T`` (same as moving the slider)."""
-        if self.slider.value == T:
-            self._update()
-        else:
-            self.slider.value = T
+        self._move(T)
         return self.label.value
 
 
@@ -221,10 +218,7 @@ class SweepExplorer(LiveWidget):
             raise ValueError(f"{value!r} is not in the {kind} sweep; choose one of {values}")
         if self.kind.value != kind:
             self.kind.value = kind
-        if self.slider.value == value:
-            self._update()
-        else:
-            self.slider.value = value
+        self._move(value)
         return self.current
 
     def run_live(self):

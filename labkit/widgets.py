@@ -89,6 +89,13 @@ class LiveWidget(widgets.VBox):
         except Exception as exc:  # an observer must not lose errors in a kernel log
             self._fail(exc)
 
+    def _move(self, value):
+        """Put ``self.slider`` on ``value``; if it is there already, render anyway (as a move would)."""
+        if self.slider.value == value:
+            self._update()
+        else:
+            self.slider.value = value
+
     def _progress(self, fraction, text=""):
         self.progress.value = min(max(float(fraction), 0.0), 1.0)
         if text:
@@ -164,10 +171,7 @@ class Dashboard(LiveWidget):
         if value not in values:
             raise ValueError(f"{self.param}={value!r} is not in the sweep; choose one of {values}"
                              + (" or run_live() to compute it" if self.live else ""))
-        if self.slider.value == value:
-            self._update()
-        else:
-            self.slider.value = value
+        self._move(value)
         return self.current
 
     def run_live(self):
