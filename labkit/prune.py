@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -376,13 +375,7 @@ class FilterImportance:
 
 
 def _ratio(value) -> float:
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"ratio must be a number in [0, 1), got {value!r}: the fraction of channels removed, e.g. 0.4") from None
-    if math.isnan(r) or not 0.0 <= r < 1.0:
-        raise ValueError(f"ratio must be in [0, 1), got {value!r}: the fraction of channels removed, e.g. 0.4 for 40%")
-    return r
+    return validate.fraction(value, "ratio", "the fraction of channels removed", 0.4)
 
 
 def channel_prune(model: nn.Module, ratio, importance=None, round_to: int | None = 4,

@@ -31,7 +31,7 @@ from torch import nn
 
 from . import metrics, validate
 from .paths import ROOT, cache_dir, read_cache, write_json
-from .plots import fmt_count, pareto_front
+from .plots import fmt_count, pareto_front, text_table
 
 FAMILIES_CSV = ROOT / "datasets" / "imagenet_families.csv"
 FAMILY_COLUMNS = ("family", "models", "year", "paper", "source")
@@ -208,6 +208,22 @@ def measure_latency(names=REFERENCE_MODELS, batch_sizes=LATENCY_BATCHES, repeats
         if progress:
             progress((i + 1) / len(batch_sizes), f"batch {b} done")
     return rows
+
+
+def latency_table(rows: list[dict], ref: str = "resnet18") -> str:
+    """Latency rows (``measure_latency`` or the cache) as a text table per batch size, cheapest
+    first: MACs, share in depthwise convs, median latency, ms per GMAC, and both ratios vs ``ref``
+    measured in the same rows (> 1: cheaper / faster)."""
+    out = []
+    for b in sorted({r["batch_size"] for r in rows}):
+        base = next(r for r in rows if r["model"] == ref and r["batch_size"] == b)
+        for r in sorted((r for r in rows if r["batch_size"] == b), key=lambda r: r["macs"]):
+            out.append({"batch": b, "model": r["model"], "GMACs": r["macs"] / 1e9, "dw MACs %": 100 * r["dw_share"],
+                        "latency": f"{r['median_ms']:9.3f} ms", "per GMAC": f"{r['median_ms'] / (b * r['macs'] / 1e9):9.3f} ms",
+                        f"MACs vs {ref}": f"{base['macs'] / r['macs']:5.2f}x",
+                        f"speed vs {ref}": f"{base['median_ms'] / r['median_ms']:5.2f}x measured"})
+    return text_table(out, {"batch": "d", "model": "s", "GMACs": ".3f", "dw MACs %": ".1f", "latency": "s",
+                            "per GMAC": "s", f"MACs vs {ref}": "s", f"speed vs {ref}": "s"})
 
 
 def disagreements(rows: list[dict], batch_size: int = 1) -> list[dict]:

@@ -11,16 +11,22 @@ from typing import Iterable
 from torch import nn
 
 
-def sparsity(value) -> float:
-    """A fraction of zeros in [0, 1). 90% sparsity is ``0.9``; 1.0 would delete the layer."""
+def fraction(value, name: str = "sparsity", meaning: str = "the fraction of zeros", example: float = 0.9) -> float:
+    """A fraction in [0, 1) (``name`` is what the caller calls it, ``meaning`` what it counts)."""
     try:
         s = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"sparsity must be a number in [0, 1), got {value!r}: pass the fraction of zeros, e.g. 0.9") from None
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}: pass {meaning}, e.g. {example:g}") from None
     if math.isnan(s) or not 0.0 <= s < 1.0:
         hint = f" (did you mean {s / 100:g}?)" if 1.0 < s < 100.0 else ""
-        raise ValueError(f"sparsity must be in [0, 1), got {value!r}: pass the fraction of zeros, e.g. 0.9 for 90%{hint}")
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}: pass {meaning}, e.g. {example:g} for "
+                         f"{example:.0%}{hint}")
     return s
+
+
+def sparsity(value) -> float:
+    """A fraction of zeros in [0, 1). 90% sparsity is ``0.9``; 1.0 would delete the layer."""
+    return fraction(value)
 
 
 def bits(value) -> int:

@@ -138,3 +138,15 @@ def test_families_csv_errors(tmp_path):
     bad.write_text("family,year\nX,2020\n")
     with pytest.raises(ValueError, match="must have the columns"):
         trend.families(bad)
+
+
+def test_latency_table_ratios_are_against_the_reference_of_the_same_batch():
+    rows = [{"model": "resnet18", "batch_size": 1, "macs": 2e9, "dw_share": 0.0, "median_ms": 40.0},
+            {"model": "small", "batch_size": 1, "macs": 5e8, "dw_share": 0.1, "median_ms": 20.0},
+            {"model": "resnet18", "batch_size": 8, "macs": 2e9, "dw_share": 0.0, "median_ms": 320.0},
+            {"model": "small", "batch_size": 8, "macs": 5e8, "dw_share": 0.1, "median_ms": 40.0}]
+    lines = trend.latency_table(rows).splitlines()
+    small = [l for l in lines if " small " in l]
+    assert "4.00x" in small[0] and "2.00x measured" in small[0]          # batch 1: 4x fewer MACs, 2x faster
+    assert "8.00x measured" in small[1] and "40.000 ms" in small[1]       # batch 8 against batch 8's reference
+    assert "20.000 ms" in small[0] and small[0].split()[0] == "1"
