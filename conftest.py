@@ -6,6 +6,10 @@ from pathlib import Path
 os.environ.setdefault("LABKIT_THREADS", "2")
 # Test runs write their results records here, leaving the committed notebooks/results alone.
 os.environ.setdefault("LABKIT_RESULTS", str(Path(__file__).parent / "build" / "test-results"))
+# ... and every row they add is checked against the committed record (labkit.verify): the
+# same points, accuracies within their tolerance, bytes and MACs exact. This is how numbers
+# that come out of training (printed with a leading "≈", masked in sanitize.cfg) are tested.
+os.environ.setdefault("LABKIT_REFERENCE", str(Path(__file__).parent / "notebooks" / "results"))
 # `make test` runs two workers (two notebook kernels at once) on 2 cores: idle OpenMP threads
 # must sleep, not spin, or each process burns the cores the other one needs (measured: a
 # many-fold slowdown). Set before any test or kernel imports torch.

@@ -5,6 +5,11 @@ explorer (notebook 09) reads them all. A ``Recorder`` keeps this run's rows and 
 its notebook's file atomically (temp file + rename) on every ``add``, so a re-run replaces
 the file and a crash never leaves half a line. ``$LABKIT_RESULTS`` redirects the folder
 (the test suite writes elsewhere, so running the tests leaves the committed files alone).
+
+While the tests run, ``$LABKIT_REFERENCE`` names the committed folder and every ``add`` is
+checked against the committed row at the same position (``labkit.verify.compare_row``):
+the same point, accuracy within its tolerance (``verify.EVAL`` for plain numbers,
+``verify.TRAINED`` for ``Approx`` ones), sizes and MACs exact unless marked ``Approx``.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from . import verify
 from .paths import results_dir
 
 FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "latency_ms",
@@ -35,6 +41,12 @@ class Point:
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in MEASURES}
+
+
+def _tolerances(p, prefix: str = "") -> dict:
+    """The ``verify`` tolerance of each measure: ``TRAINED`` where the value is ``Approx``."""
+    d = p.as_dict() if isinstance(p, Point) else dict(p)
+    return {f"{prefix}{k}": verify.tolerance_of(d.get(k)) for k in MEASURES}
 
 
 def _as_measures(p, what: str) -> dict:
@@ -63,6 +75,9 @@ class Recorder:
         self.notebook = notebook
         self.folder = Path(folder) if folder else results_dir()
         self.rows: list[dict] = []
+        ref = verify.reference_dir()
+        self.reference = read(notebook, ref) if ref and (ref / f"{notebook}.jsonl").exists() else \
+            ([] if ref else None)
 
     @property
     def path(self) -> Path:
@@ -82,6 +97,11 @@ class Recorder:
                "batch_size": int(batch_size), "threads": torch.get_num_threads(),
                "device": device or current_device().type, "torch": torch.__version__.split("+")[0]}
         json.dumps(row)      # fail here, not later, on a config that JSON cannot hold
+        if self.reference is not None:      # under the tests: the same result as the committed record?
+            tol = {**_tolerances(point), **_tolerances(baseline if baseline is not None else point, "baseline_")}
+            i = len(self.rows)
+            verify.compare_row(json.loads(json.dumps(row)), self.reference[i] if i < len(self.reference) else None,
+                               tol, f"{self.notebook} record row {i + 1}")
         self.rows.append(row)
         self._write()
         return row
