@@ -8,4 +8,4 @@ sweep and its explorer).
 """
 __version__ = "0.1.0"
 
-from .runtime import setup, current_device  # noqa: E402,F401
+from .env import setup, current_device  # noqa: E402,F401

@@ -210,7 +210,7 @@ class Loader:
 def loader(split: str = "train", batch_size: int = 256, shuffle: bool | None = None,
            limit: int | None = None, device=None, seed: int = 0) -> Loader:
     """A fast loader over a split (shuffled for ``"train"``); ``limit`` keeps the first N."""
-    from .runtime import current_device
+    from .env import current_device
     return Loader(split, batch_size, shuffle, limit, device or current_device(), seed)
 
 

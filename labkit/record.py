@@ -91,7 +91,7 @@ class Recorder:
             raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
         m = _as_measures(point, "point")
         b = _as_measures(baseline, "baseline") if baseline is not None else m
-        from .runtime import current_device
+        from .env import current_device
         row = {"notebook": self.notebook, "technique": str(technique), "config": config, **m,
                **{f"baseline_{k}": v for k, v in b.items()},
                "batch_size": int(batch_size), "threads": torch.get_num_threads(),

@@ -35,8 +35,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import quant, validate
-from .plots import fmt_bytes
+from .quantization import quant
+from . import validate
+from .ui.plots import fmt_bytes
 
 FORMATS = ("fp32", "fp16", "int8", "nbit", "sparse-csr", "sparse-bitmask", "codebook")
 _NEEDS_BITS = ("nbit", "codebook")

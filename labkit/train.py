@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from . import validate, verify
 from .data import loader as make_loader
-from .runtime import current_device, seed_everything
+from .env import current_device, seed_everything
 
 
 def _default_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor):

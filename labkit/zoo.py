@@ -88,7 +88,7 @@ def load(name: str, retrain_if_missing: bool = False, device=None) -> nn.Module:
     A missing or corrupt file raises ``CheckpointError`` naming the command that re-trains
     it; with ``retrain_if_missing=True`` it is re-trained here instead (and says so).
     """
-    from .runtime import current_device
+    from .env import current_device
     p, entry = path(name), manifest().get(name)
     fix = f"re-train it with `python -m labkit.zoo train {name}`, or restore it with `git checkout -- {p.relative_to(CHECKPOINTS.parents[1])}`"
     problem = None
@@ -118,7 +118,7 @@ def info(name: str) -> dict:
 def train_entry(name: str, progress: bool = True) -> dict:
     """Train one zoo entry from its recipe, save it, and update the manifest."""
     from . import metrics
-    from .runtime import setup
+    from .env import setup
     from .train import evaluate, train
     r = RECIPES[validate.choice(name, RECIPES, "zoo checkpoint")]
     setup(seed=r.seed, device="cpu", quiet=True)

@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labkit import checks, distill
+from labkit import checks
+from labkit import distillation as distill
 
 
 def tutorial_style(s, t, y, T, alpha):

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from labkit import checks, prune
+from labkit import checks
+from labkit import pruning as prune
 from labkit.checks import pruning
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from labkit import checks
-from labkit.quant import fake_quantize_ste
+from labkit.quantization.quant import fake_quantize_ste
 
 
 # ---- reference solutions (the notebook's exercise cells) ----------------------------------------

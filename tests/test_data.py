@@ -128,7 +128,7 @@ def test_ensure_reports_the_folder():
 
 
 def test_load_benchmark_runs_and_reports_the_source(fresh_cache):
-    from labkit import bench
+    from labkit.tools import bench
     r = bench.bench_load(repeats=1)
     assert r["first_s"] > 0 and r["reload_median_s"] > 0 and r["source"] == str(data.locate())
     assert len(data.arrays("train")[1]) == 60_000          # the cache is refilled

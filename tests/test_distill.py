@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit import data, distill, models
+from labkit import data, models
+from labkit import distillation as distill
 from labkit.checks.distillation import reference_grad, reference_kd_loss
 
 

@@ -4,7 +4,8 @@ import base64
 import pytest
 import torch
 
-from labkit import data, kd_widgets
+from labkit import data
+from labkit import distillation as kd_widgets
 from test_distill import fake_sweeps
 
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import mixed, ptq
+from labkit.quantization import mixed
+from labkit.quantization import ptq
 
 SIZES = {"a": {8: 100, 4: 50, 2: 25}, "b": {8: 1000, 4: 500, 2: 250}}
 SENS = {"a": {8: 0.0, 4: 0.5, 2: 2.0}, "b": {8: 0.0, 4: 0.01, 2: 0.1}}

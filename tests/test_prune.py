@@ -9,7 +9,8 @@ import torch_pruning as tp
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from labkit import metrics, prune, size
+from labkit import metrics, size
+from labkit import pruning as prune
 from labkit.models import baseline_cnn, compact_net
 
 

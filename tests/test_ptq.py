@@ -4,7 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import metrics, ptq, quant, size
+from labkit import metrics, size
+from labkit.quantization import ptq
+from labkit.quantization import quant
 
 
 def tiny(seed=0):

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import ptq, qat
+from labkit.quantization import ptq
+from labkit.quantization import qat
 
 
 def tiny():

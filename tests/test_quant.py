@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from labkit import quant
+from labkit.quantization import quant
 
 
 def rand(*shape, seed=0):

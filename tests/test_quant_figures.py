@@ -3,8 +3,9 @@ import math
 
 import torch
 
-from labkit import quant, quant_figures as qf
-from labkit.plots import figure_png
+from labkit.quantization import quant
+from labkit.quantization import figures as qf
+from labkit.ui.plots import figure_png
 
 
 def test_sqnr():

@@ -1,7 +1,7 @@
 import torch
 
 import labkit
-from labkit import runtime
+from labkit import env as runtime
 
 
 def test_setup_prints_one_line_and_picks_cpu_without_cuda(monkeypatch, capsys):

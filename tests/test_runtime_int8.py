@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import metrics, runtime_int8 as rt, size
+from labkit import metrics, size
+from labkit import deploy as rt
 
 
 @pytest.fixture(scope="module")

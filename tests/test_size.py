@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import quant, size
+from labkit import size
+from labkit.quantization import quant
 
 CASES = [("fp32", None), ("fp16", None), ("int8", None), ("sparse-csr", None), ("sparse-bitmask", None)]
 CASES += [(f, b) for f in ("nbit", "codebook") for b in (1, 2, 3, 4, 8)]

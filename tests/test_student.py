@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from labkit import student
+from labkit.tools import student
 from labkit.paths import NOTEBOOKS
 
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))

@@ -6,7 +6,8 @@ from matplotlib.figure import Figure
 from torch import nn
 from torchvision import models as tvm
 
-from labkit import blocks, metrics, trend
+from labkit import blocks, metrics
+from labkit.compact import trend
 
 
 @pytest.fixture(scope="module")

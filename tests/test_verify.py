@@ -102,7 +102,8 @@ def test_check_close_uses_the_tolerance_of_the_value():
 def test_a_broken_fine_tune_fails_against_the_committed_record_of_notebook_02(monkeypatch, tmp_path):
     """The real thing: notebook 02's channel-pruned CNN recorded without its fine-tune (lr 0)
     is ~13 pt below the committed row and must be refused."""
-    from labkit import metrics, prune, zoo
+    from labkit import metrics, zoo
+    from labkit import pruning as prune
     from labkit.train import evaluate
     monkeypatch.setenv("LABKIT_REFERENCE", str(paths.NOTEBOOKS / "results"))
     committed = json.loads((paths.NOTEBOOKS / "results" / "02_pruning.jsonl").read_text().splitlines()[0])

@@ -3,8 +3,8 @@ import base64
 
 import pytest
 
-from labkit.plots import figure_png, fmt_bytes, pareto_front, tradeoff_figure
-from labkit.widgets import tradeoff_dashboard
+from labkit.ui.plots import figure_png, fmt_bytes, pareto_front, tradeoff_figure
+from labkit.ui.widgets import tradeoff_dashboard
 
 
 def pt(width, acc, size, ms, macs, **extra):
@@ -127,7 +127,7 @@ def test_bad_input_names_the_fix(points, param, fix):
 
 
 def test_point_name_is_short_and_leaves_out_nested_config():
-    from labkit.plots import point_name
+    from labkit.ui.plots import point_name
     p = {"label": "mixed", "config": {"avg_bits": 2.25, "bits_by_layer": {"0": 8, "4": 6}}}
     assert point_name(p) == "mixed: avg_bits=2.25"
     long = {"config": {"name": "x" * 100}}

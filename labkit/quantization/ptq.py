@@ -1,69 +1,30 @@
-"""Post-training quantisation (PTQ) of a model: fold BatchNorm, simulate ``bits``-bit weights and
-activations with calibrated ranges, share weights by k-means, and count the bytes honestly.
+"""Post-training quantization (PTQ) of a model: simulate ``bits``-bit weights and activations
+with calibrated ranges, share weights by k-means, and count the bytes honestly.
 
-The math is in ``labkit.quant``; this module rewrites models. Steps of ``quantize_model``:
-
-1. ``fold_batchnorm``: a Conv2d followed by BatchNorm2d becomes one Conv2d with a bias
-   (Jacob et al., CVPR 2018, section 3.2): the deployed layer is what gets quantised.
-2. Every Conv2d / Linear becomes a ``QuantLayer``: its weight fake-quantised per output channel
-   (symmetric, zero-point 0, as integer kernels want), and, if ``act_bits`` is set, its *input*
-   fake-quantised per tensor (affine: post-ReLU inputs are non-negative, an offset uses all codes).
-3. Calibration (activations only): a few hundred training images run through the float model;
-   each layer's input range is chosen by ``minmax``, ``percentile`` or ``mse``
-   (``labkit.quant.tensor_range``). Weights are quantised once and stored ("frozen").
-
-``bits`` may be one number for every layer or a dict ``{layer name: bits}`` (mixed precision,
-``labkit.mixed``). ``size_bytes`` / ``export`` count and write what a deployment stores: packed
-codes plus one fp32 scale per output channel for each quantised weight (``labkit.size``'s
-``nbit`` layout), fp32 biases, and an fp32 scale and zero-point per quantised activation.
-``python -m labkit.ptq sweep`` recomputes notebook 03's cached sweep (accuracy vs bits).
+Steps of ``quantize_model``: fold BatchNorm (``labkit.layers``); wrap every Conv2d/Linear in a
+``QuantLayer`` (weights fake-quantized per output channel, symmetric; inputs per tensor,
+affine, when ``act_bits`` is set); calibrate activation ranges on training images
+(``minmax``, ``percentile`` or ``mse``); freeze the quantized weights. ``bits`` is one number
+or ``{layer: bits}`` (mixed precision). ``size_bytes`` / ``export`` / ``load`` count and write
+what a deployment stores.
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
-import time
-from pathlib import Path
-
 import torch
 from torch import nn
+from . import quant
+from .. import size, validate
+from ..layers import QUANTIZABLE, fold_batchnorm
 
-from . import quant, size, validate
-from .paths import cache_dir, read_cache, write_json
 
-QUANTIZABLE = (nn.Conv2d, nn.Linear)
 CALIB_IMAGES = 512
+
+
 RANGE_REFRESH = 10         # in training, search the weight's clipping ratio every this many forwards
+
+
 _SAMPLE = 2 ** 18          # values kept per calibration batch for percentile / mse ranges
-
-
-# ---- model rewriting -----------------------------------------------------------------------------
-
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` (eval mode) with every Conv2d -> BatchNorm2d pair of a ``nn.Sequential``
-    merged into one Conv2d with bias; the BatchNorm becomes ``nn.Identity`` (indices keep their names).
-
-    ``w' = w * gamma / sqrt(var + eps)`` per output channel, ``b' = (b - mean) * gamma / sqrt(var + eps) + beta``
-    (Jacob et al., 2018): the same function in eval mode, one layer fewer to quantise and run.
-    """
-    model = copy.deepcopy(validate.module(model)).eval()
-    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-        names = list(seq._modules)
-        for a, b in zip(names, names[1:]):
-            conv, bn = seq._modules[a], seq._modules[b]
-            if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
-                continue
-            s = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                              conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode)
-            bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
-            with torch.no_grad():
-                fused.weight.copy_(conv.weight.detach() * s.reshape(-1, 1, 1, 1))
-                fused.bias.copy_((bias - bn.running_mean) * s + bn.bias.detach())
-            seq._modules[a] = fused.to(conv.weight.device)
-            seq._modules[b] = nn.Identity()
-    return model
 
 
 def _check_bits(bits):
@@ -242,8 +203,8 @@ def wrap(model: nn.Module, bits=8, act_bits: int | None = None, method: str = "m
 
 def calibration_batches(images: int = CALIB_IMAGES, batch_size: int = 128):
     """The first ``images`` training images (not the test set), in order, as (x, y) batches."""
-    from .data import loader
-    from .runtime import current_device
+    from ..data import loader
+    from ..env import current_device
     return loader("train", batch_size, shuffle=False, limit=images, device=current_device())
 
 
@@ -308,8 +269,6 @@ def share_weights(model: nn.Module, bits: int, iters: int = 20, fold: bool = Fal
     return model
 
 
-# ---- honest size ---------------------------------------------------------------------------------
-
 def _tensor_formats(model: nn.Module) -> list[tuple[str, torch.Tensor, str, int | None]]:
     """(name, tensor, format, bits) of every stored tensor, in state_dict order."""
     bits_of = {f"{n}.layer.weight": m.weight_bits for n, m in quant_layers(model).items() if m.weight_bits is not None}
@@ -354,73 +313,3 @@ def load(blob: bytes, model: nn.Module) -> dict:
     if pos != len(blob):
         raise ValueError(f"blob has {len(blob)} bytes but this model needs {pos}: load with the model that exported it")
     return state
-
-
-# ---- the cached sweep of notebook 03 ------------------------------------------------------------
-
-BITS = (8, 7, 6, 5, 4, 3, 2)
-MODES = {"weights": False, "weights+activations": True}
-SWEEP_FILE = "03_ptq_sweep.json"
-
-
-def ptq_point(model, bits, mode: str, method: str, accuracy_fn=None) -> dict:
-    """One PTQ point: accuracy (test, %), bytes (``size_bytes``), MACs, with its config."""
-    from .metrics import count_macs
-    from .train import evaluate
-    validate.choice(mode, MODES, "PTQ mode")
-    q = quantize_model(model, bits, bits if MODES[mode] else None, method)
-    return {"config": {"bits": bits, "mode": mode, "range": method},
-            "accuracy_pct": round((accuracy_fn or evaluate)(q), 4), "size_bytes": size_bytes(q), "macs": count_macs(q)}
-
-
-def kmeans_point(model, bits) -> dict:
-    """One weight-sharing point: k-means at ``bits``, stored as the ``codebook`` format."""
-    from .metrics import count_macs
-    from .train import evaluate
-    m = share_weights(model, bits)
-    return {"config": {"bits": bits, "mode": "k-means weights"}, "accuracy_pct": round(evaluate(m), 4),
-            "size_bytes": size.size_bytes(m, "codebook", bits), "macs": count_macs(m)}
-
-
-def sweep(model_name: str = "cnn", bits=BITS, methods=quant.RANGE_METHODS, progress=print) -> dict:
-    """Accuracy vs bits for every PTQ mode and range method, and for k-means weight sharing."""
-    from . import zoo
-    model = zoo.load(model_name)
-    points, kmeans = [], []
-    t0 = time.perf_counter()
-    for b in bits:
-        for mode in MODES:
-            for method in methods:
-                points.append(ptq_point(model, b, mode, method))
-                progress(f"[{time.perf_counter() - t0:6.1f} s] {points[-1]['config']}: {points[-1]['accuracy_pct']:.2f} %")
-        kmeans.append(kmeans_point(model, b))
-        progress(f"[{time.perf_counter() - t0:6.1f} s] k-means {b} bits: {kmeans[-1]['accuracy_pct']:.2f} %")
-    return {"model": model_name, "calib_images": CALIB_IMAGES, "torch": torch.__version__.split("+")[0],
-            "threads": torch.get_num_threads(), "command": "python -m labkit.ptq sweep", "ptq": points, "kmeans": kmeans}
-
-
-def load_sweep(path: str | Path | None = None) -> dict:
-    """Notebook 03's cached PTQ / k-means sweep (made by ``python -m labkit.ptq sweep``)."""
-    return read_cache(path or SWEEP_FILE, "python -m labkit.ptq sweep")
-
-
-def sweep_cli(module: str, make, file: str, argv=None) -> int:
-    """``python -m labkit.<module> sweep [--out PATH]``: recompute one of notebook 03's cached
-    sweeps with ``make()`` and write it (default ``notebooks/cache/<file>``)."""
-    p = argparse.ArgumentParser(prog=f"python -m labkit.{module}",
-                                description=f"Recompute notebook 03's cached {module} sweep.")
-    p.add_argument("cmd", choices=["sweep"])
-    p.add_argument("--out", type=Path, default=cache_dir() / file)
-    args = p.parse_args(argv)
-    from .runtime import setup
-    setup(device="cpu", quiet=True)
-    print(f"wrote {write_json(make(), args.out)}")
-    return 0
-
-
-def main(argv=None) -> int:
-    return sweep_cli("ptq", sweep, SWEEP_FILE, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,46 +1,26 @@
-"""Mixed precision: a bit-width per layer, chosen by measured sensitivity under a size budget.
-
-Layers do not suffer equally from quantisation: a 3x3 convolution on one input channel has
-9 weights per filter and no redundancy, while a 1152 x 256 classifier layer holds 75% of the
-CNN's weights and tolerates few bits. Mixed-precision methods (HAQ, Wang et al., CVPR 2019;
-HAWQ, Dong et al., ICCV 2019) give each layer its own width. The recipe here, in three steps:
-
-1. ``sensitivity``: quantise one layer at a time (weights only, ``mse`` ranges), everything else
-   fp32, and measure the increase of the cross-entropy loss on calibration images from the
-   *training* set (never the test set, which only judges the result).
-2. ``allocate``: greedy. Start with every layer at the widest option; while the model is over
-   the budget, lower by one step the layer whose loss increase per byte saved is smallest.
-   (It assumes the layers' damages add up, the usual first-order approximation.)
-3. ``ptq.quantize_model(model, bits={layer: bits})`` builds it; ``ptq.size_bytes`` counts it.
-
-``budget_bytes(model, avg_bits)`` turns "on average ``avg_bits`` bits per weight" into bytes;
-at a whole number it is exactly the uniform model's size, which makes the comparison fair.
-``python -m labkit.mixed sweep`` recomputes notebook 03's cached sensitivity table and sweep.
+"""Mixed precision under a size budget: per-layer sensitivity (loss increase when one layer alone
+is quantized) and a greedy bit allocation (``labkit.allocate``), in the spirit of HAQ / HAWQ.
 """
 from __future__ import annotations
 
 import math
-import sys
-import time
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+from . import ptq
+from .. import size
 
-from . import ptq, size
-from .paths import read_cache
 
 OPTIONS = (8, 6, 5, 4, 3, 2)
+
+
 SENSITIVITY_IMAGES = 2000
-SWEEP_FILE = "03_mixed_sweep.json"
-AVG_BITS = (2.25, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0)
 
 
 def sensitivity_batches(images: int = SENSITIVITY_IMAGES, batch_size: int = 500):
     """Training images ``[60000 - images, 60000)``: not the calibration images, not the test set."""
-    from .data import fashion_mnist, normalize
-    from .runtime import current_device
+    from ..data import fashion_mnist, normalize
+    from ..env import current_device
     ds = fashion_mnist("train")
     x = normalize(ds.images[-images:]).to(current_device())
     y = ds.labels[-images:].to(current_device())
@@ -158,8 +138,8 @@ def average_bits(model: nn.Module, alloc: dict) -> float:
 
 def mixed_point(model, alloc: dict, config: dict, evaluate_fn=None) -> dict:
     """Quantise with ``alloc`` (weights only, ``mse`` ranges) and measure: a sweep point."""
-    from .metrics import count_macs
-    from .train import evaluate
+    from ..metrics import count_macs
+    from ..train import evaluate
     q = ptq.quantize_model(model, alloc, method="mse")
     return {"config": {**config, "bits_by_layer": dict(alloc)}, "accuracy_pct": round((evaluate_fn or evaluate)(q), 4),
             "size_bytes": ptq.size_bytes(q), "macs": count_macs(q)}
@@ -176,42 +156,3 @@ def budget_point(model, avg_bits: float, sens: dict, latency_ms: float, report=N
     point = mixed_point(model, alloc, {"avg_bits": avg_bits, "allocation": "mixed"}, evaluate_fn)
     report(1.0, "done")
     return {**point, "latency_ms": float(latency_ms)}
-
-
-def sweep(model_name: str = "cnn", avg_bits=AVG_BITS, progress=print) -> dict:
-    """Sensitivity table, then mixed allocations at every ``avg_bits`` budget and uniform bits at the
-    whole numbers among them (weights only, ``mse`` ranges), all evaluated on the test set."""
-    from . import zoo
-    model = zoo.load(model_name)
-    t0 = time.perf_counter()
-    sens = sensitivity(model)
-    progress(f"[{time.perf_counter() - t0:6.1f} s] sensitivity measured")
-    sizes, rest = layer_bytes(model)
-    points = []
-    for a in avg_bits:
-        alloc = allocate(sens, sizes, budget_bytes(model, a), rest)
-        points.append(mixed_point(model, alloc, {"avg_bits": a, "allocation": "mixed"}))
-        progress(f"[{time.perf_counter() - t0:6.1f} s] mixed {a}: {alloc} {points[-1]['accuracy_pct']:.2f} %")
-        if float(a).is_integer() and int(a) in OPTIONS:
-            names = list(alloc)
-            points.append(mixed_point(model, {n: int(a) for n in names}, {"avg_bits": a, "allocation": "uniform"}))
-            progress(f"[{time.perf_counter() - t0:6.1f} s] uniform {a}: {points[-1]['accuracy_pct']:.2f} %")
-    return {"model": model_name, "options": list(OPTIONS), "sensitivity_images": SENSITIVITY_IMAGES,
-            "torch": torch.__version__.split("+")[0], "threads": torch.get_num_threads(),
-            "command": "python -m labkit.mixed sweep",
-            "sensitivity": {n: {str(b): v for b, v in t.items()} for n, t in sens.items()}, "points": points}
-
-
-def load_sweep(path: str | Path | None = None) -> dict:
-    """Notebook 03's cached mixed-precision sweep; sensitivity keys back to ints."""
-    data = read_cache(path or SWEEP_FILE, "python -m labkit.mixed sweep")
-    data["sensitivity"] = {n: {int(b): v for b, v in t.items()} for n, t in data["sensitivity"].items()}
-    return data
-
-
-def main(argv=None) -> int:
-    return ptq.sweep_cli("mixed", sweep, SWEEP_FILE, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,7 @@ import base64
 
 import ipywidgets as widgets
 
-from .plots import check_points, figure_png, fmt_bytes, fmt_count, tradeoff_figure
+from ..ui.plots import check_points, figure_png, fmt_bytes, fmt_count, tradeoff_figure
 
 
 def _distinct(values) -> list:

@@ -69,7 +69,7 @@ def _inline_figures() -> None:
     ip = get_ipython()
     if ip is not None and hasattr(ip, "display_formatter"):
         from matplotlib.figure import Figure
-        from .plots import figure_png
+        from .ui.plots import figure_png
         ip.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: figure_png(fig, dpi=100))
 
 

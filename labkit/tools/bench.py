@@ -18,7 +18,7 @@ import torch
 
 
 def bench_load(repeats: int = 5) -> dict:
-    from . import data
+    from .. import data
     data._CACHE.clear()
     t0 = time.perf_counter()
     data.arrays("train"), data.arrays("test")
@@ -36,7 +36,7 @@ def _torchvision_loader(batch_size: int):
     """torchvision's pipeline on the same verified files (copied to its raw/ layout)."""
     from torchvision import transforms
     from torchvision.datasets import FashionMNIST as TV
-    from . import data
+    from .. import data
     root = Path(tempfile.mkdtemp(prefix="labkit-tv-"))
     raw = root / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
@@ -51,7 +51,7 @@ def _torchvision_loader(batch_size: int):
 
 
 def _epoch(loader) -> float:
-    from .models import lenet5
+    from ..models import lenet5
     torch.manual_seed(0)
     model = lenet5()
     opt = torch.optim.Adam(model.parameters(), 2e-3)
@@ -65,7 +65,7 @@ def _epoch(loader) -> float:
 
 
 def bench_epoch(batch_size: int = 128) -> dict:
-    from .data import loader
+    from ..data import loader
     ours = loader("train", batch_size, device="cpu")
     theirs = _torchvision_loader(batch_size)
     t_ours, t_theirs = _epoch(ours), _epoch(theirs)
@@ -75,7 +75,7 @@ def bench_epoch(batch_size: int = 128) -> dict:
 
 def main(argv=None) -> int:
     argparse.ArgumentParser(prog="python -m labkit.bench", description=__doc__.splitlines()[0]).parse_args(argv)
-    from .runtime import setup
+    from ..env import setup
     setup()
     r = bench_load()
     print(f"load both splits: first {r['first_s']:.3f} s, reload median {r['reload_median_s']:.3f} s ({r['source']})")

@@ -1,16 +1,12 @@
-"""Sweeps behind the notebooks' trade-off widgets.
-
-A sweep is a list of points (dicts with ``config``, ``accuracy_pct``, ``size_bytes``,
-``macs``, ``latency_ms``) measured in the current run; ``labkit.widgets`` shows them.
-Expensive training is never done here at notebook time: the zoo holds the trained
-checkpoints (``python -m labkit.zoo train ...``), the sweep only measures them.
+"""Notebook 00's first trade-off: the compact net at four widths (zoo checkpoints), and a live width.
 """
 from __future__ import annotations
 
-from . import metrics, zoo
-from .models import compact_net
-from .record import Point
-from .train import evaluate, train
+from .. import metrics, zoo
+from ..models import compact_net
+from ..record import Point
+from ..train import evaluate, train
+
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from . import validate
+from .. import validate
 
 SCHEMES = ("symmetric", "affine")
 GRANULARITIES = ("tensor", "channel")

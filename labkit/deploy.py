@@ -151,7 +151,7 @@ def to_runtime(model: nn.Module, folder, precision: str = "int8", runtime: str =
     if precision == "fp32":
         return OrtModule(fp32, threads)
     if batches is None:
-        from .ptq import calibration_batches
+        from .quantization.ptq import calibration_batches
         batches = calibration_batches()
     return OrtModule(quantize_onnx(fp32, folder / f"{name}.int8.onnx", batches), threads)
 

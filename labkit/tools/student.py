@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import NOTEBOOKS, ROOT
+from ..paths import NOTEBOOKS, ROOT
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "raise NotImplementedError()"

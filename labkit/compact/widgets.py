@@ -1,0 +1,108 @@
+"""Notebook 01's explorer over the compact-net sweep, with a live "train this one" button.
+"""
+from __future__ import annotations
+
+import ipywidgets as widgets
+from ..ui.plots import check_points, tradeoff_figure
+from ..ui.widgets import LiveWidget, _distinct, describe, show_figure
+from .sweep import PARAMS
+
+
+# ---------------------------------------------------------------- the explorer widget
+class SweepExplorer(LiveWidget):
+    """One selector per swept parameter over a precomputed grid; see ``sweep_explorer``."""
+
+    def __init__(self, points, params=PARAMS, baseline=None, live=None, title=None):
+        super().__init__()
+        self.points = [dict(p) for p in check_points(points)]
+        self.params = tuple(params)
+        for k in self.params:
+            check_points(self.points, k)
+        if baseline is not None:
+            check_points([baseline])
+        if live is not None and not callable(live):
+            raise TypeError("live must be a callable live(config, progress) -> point")
+        self.baseline, self.live, self.title = baseline, live, title
+        self.selectors = {}
+        for k in self.params:
+            values = _distinct(p["config"][k] for p in self.points)
+            if all(isinstance(v, (int, float)) for v in values):
+                w = widgets.SelectionSlider(options=[(str(v), v) for v in values], value=values[-1],
+                                            description=k, continuous_update=False)
+            else:
+                w = widgets.ToggleButtons(options=values, value=values[0], description=k)
+            w.observe(self._on_change, names="value")
+            self.selectors[k] = w
+        self.label = widgets.Label()
+        self.out = widgets.Output()
+        self.button = widgets.Button(description="train this one live", icon="play", disabled=live is None)
+        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="live")
+        self.button.on_click(lambda _b: self.run_live())
+        self.children = (list(self.selectors.values()) + [self.label]
+                         + ([widgets.HBox([self.button, self.progress])] if live else []) + [self.out])
+        self._update()
+
+    @property
+    def config(self) -> dict:
+        return {k: w.value for k, w in self.selectors.items()}
+
+    @property
+    def current(self):
+        """The point of the selected configuration (the live one if trained), or None."""
+        matches = [p for p in self.points if all(p["config"][k] == v for k, v in self.config.items())]
+        return max(matches, key=lambda p: p.get("label") == "live") if matches else None
+
+    def _update(self):
+        point = self.current
+        if point is None:
+            self._say(", ".join(f"{k}={v}" for k, v in self.config.items()) + ": not in the sweep"
+                      + (" (train it live)" if self.live else ""))
+        else:
+            self._say(describe(point, self.params, self.baseline))
+        show_figure(self.out, tradeoff_figure(self.points, highlight=point, baseline=self.baseline, title=self.title))
+
+    def _on_change(self, _change):
+        self._guarded(self._update)
+
+    def select(self, **values):
+        """Select a configuration (same as moving the selectors); returns its point or None."""
+        for k, v in values.items():
+            if k not in self.selectors:
+                raise ValueError(f"{k!r} is not a swept parameter; choose from {list(self.selectors)}")
+            options = [o[1] if isinstance(o, tuple) else o for o in self.selectors[k].options]
+            if v not in options:
+                raise ValueError(f"{k}={v!r} is not in the sweep; choose one of {options}")
+        for k, v in values.items():
+            self.selectors[k].unobserve(self._on_change, names="value")
+            self.selectors[k].value = v
+            self.selectors[k].observe(self._on_change, names="value")
+        self._update()
+        return self.current
+
+    def run_live(self):
+        """Train the selected configuration now with ``live(config, progress)`` (same as the
+        button); the point replaces the cached one. Errors go to the label; returns the point or None."""
+        if self.live is None:
+            raise RuntimeError("this explorer has no live computation: pass live=callable(config, progress)")
+        cfg = self.config
+
+        def compute(progress):
+            point = dict(self.live(cfg, progress))
+            point.setdefault("config", cfg)
+            check_points([point])
+            return point
+        point = self._run(f"training {cfg} ...", compute)
+        if point is None:
+            return None
+        point["label"] = "live"
+        self.points = [p for p in self.points if p["config"] != point["config"]] + [point]
+        self._update()
+        return point
+
+
+def sweep_explorer(points, params=PARAMS, baseline=None, live=None, title=None) -> SweepExplorer:
+    """A trade-off explorer over a grid: one selector per parameter in ``params`` (sliders for
+    numbers, buttons for names), the accuracy-size plot (colour = latency, area = MACs, Pareto
+    front) with the selection circled, and an optional button that trains it live
+    (``live(config, progress) -> point``)."""
+    return SweepExplorer(points, params, baseline=baseline, live=live, title=title)

@@ -1,0 +1,102 @@
+"""Figures of notebook 05: softened teacher outputs at a temperature, and sweep plots with seed error bars.
+"""
+from __future__ import annotations
+
+import torch
+from matplotlib.figure import Figure
+from ..data import CLASSES
+
+
+# The classes a 28x28 image confuses most (notebook 00): T-shirt/top, Pullover, Coat, Shirt.
+CONFUSABLE = (0, 2, 4, 6)
+
+
+def _softened(logits: torch.Tensor, T: float) -> torch.Tensor:
+    from .losses import soft_targets
+    return soft_targets(torch.as_tensor(logits, dtype=torch.float32), T)
+
+
+def temperature_figure(logits, images, labels, T: float, focus=CONFUSABLE, classes=CLASSES) -> Figure:
+    """One row per example: the image, then the teacher's ``softmax(z / T)`` over all classes
+    (the ``focus`` classes in colour, the others grey), on a fixed 0-1 axis so rows compare."""
+    probs = _softened(logits, T)
+    n = len(probs)
+    fig = Figure(figsize=(7.6, 1.35 * n + 0.5), layout="constrained")
+    axes = fig.subplots(n, 2, squeeze=False, width_ratios=[1, 5.5])
+    colors = ["tab:blue" if c in focus else "0.75" for c in range(len(classes))]
+    for i in range(n):
+        axes[i][0].imshow(images[i].numpy() if isinstance(images[i], torch.Tensor) else images[i],
+                          cmap="gray_r", vmin=0, vmax=255)
+        axes[i][0].set_xticks([]), axes[i][0].set_yticks([])
+        axes[i][0].set_ylabel(classes[int(labels[i])], rotation=0, ha="right", va="center", fontsize=9)
+        ax = axes[i][1]
+        bars = ax.bar(range(len(classes)), probs[i].numpy(), color=colors, edgecolor="k", linewidth=0.4)
+        bars[int(labels[i])].set_hatch("//")
+        ax.set_ylim(0, 1)
+        ax.set_yticks([0, 0.5, 1])
+        ax.set_xticks(range(len(classes)))
+        ax.set_xticklabels(classes if i == n - 1 else [], rotation=30, ha="right", fontsize=8)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle(f"teacher's softmax(z / T) at T = {T:g} (hatched: the true class; blue: the confusable classes)",
+                 fontsize=9)
+    return fig
+
+
+def describe_temperature(logits, labels, T: float, focus=CONFUSABLE, classes=CLASSES) -> str:
+    """One line: mean probability of the top class and of the confusable classes other than
+    the true one, and the mean entropy (bits), at temperature T."""
+    probs = _softened(logits, T)
+    labels = torch.as_tensor(labels)
+    top = float(probs.max(1).values.mean())
+    mask = torch.zeros_like(probs, dtype=torch.bool)
+    mask[:, list(focus)] = True
+    mask[torch.arange(len(labels)), labels] = False
+    dark = float((probs * mask).sum(1).mean())
+    ent = float(-(probs * probs.clamp_min(1e-30).log2()).sum(1).mean())
+    return (f"T={T:g}: top class {top:.2f} | other confusable classes {dark:.2f} | entropy {ent:.2f} bits "
+            f"(uniform over {probs.shape[1]}: {torch.log2(torch.tensor(float(probs.shape[1]))):.2f})")
+
+
+# ---------------------------------------------------------------------------- the sweeps
+KIND_TITLES = {"temperature": "temperature T (alpha fixed)", "alpha": "alpha: weight of the distillation term",
+               "teacher": "teacher (params, test accuracy)", "budget": "labelled images of the student",
+               "feature": "feature distillation (attention transfer)"}
+
+
+def sweep_figure(rows, kind: str, highlight=None, live=None, title=None) -> Figure:
+    """Validation accuracy (mean +- std over seeds) per setting, next to the student alone
+    (grey: same seeds, same labelled images); ``live`` maps a row's value to live accuracies."""
+    from .sweep import mean_std
+    fig = Figure(figsize=(6.6, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    xs = list(range(len(rows)))
+    ax.errorbar(xs, [r["alone_mean"] for r in rows], yerr=[mean_std(r["alone"])[1] for r in rows],
+                fmt="s--", color="0.55", capsize=3, label="student alone")
+    ax.errorbar(xs, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o-", color="tab:blue",
+                capsize=3, label="with the teacher")
+    if highlight is not None:
+        i = [r["value"] for r in rows].index(highlight["value"])
+        ax.scatter([i], [highlight["mean"]], s=300, facecolors="none", edgecolors="crimson", linewidths=2,
+                   zorder=4, label="selected")
+    for value, accs in (live or {}).items():
+        if value in [r["value"] for r in rows]:
+            i = [r["value"] for r in rows].index(value)
+            ax.scatter([i] * len(accs), accs, marker="*", s=160, color="darkorange", edgecolors="k",
+                       linewidths=0.5, zorder=5, label="live" if value == next(iter(live)) else None)
+    named = kind in ("teacher", "feature")       # long names: tilt them
+    ax.set_xticks(xs)
+    ax.set_xticklabels([r["name"] if named else f"{r['value']:g}" for r in rows], fontsize=8,
+                       rotation=20 if named else 0, ha="right" if named else "center")
+    ax.set_xlabel(KIND_TITLES.get(kind, kind))
+    ax.set_ylabel("validation accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def describe_row(row) -> str:
+    accs = ", ".join(f"{a:.2f}" for a in row["accs"])
+    return (f"{row['name']}: validation {row['mean']:.2f} +- {row['std']:.2f} % (seeds: {accs}) | "
+            f"student alone {row['alone_mean']:.2f} % | gain {row['gain']:+.2f} pt")

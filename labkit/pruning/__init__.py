@@ -1,0 +1,21 @@
+"""Pruning (notebook 02): zero single weights, N:M groups, or remove whole channels, and
+measure what it buys. ``from labkit import pruning`` is the notebook's one import.
+
+Inside, from tensors to models to measurements: ``masks`` (magnitude and N:M masks,
+fine-tuning with the mask held, iterative pruning) → ``channels`` (structured pruning with
+Torch-Pruning) → ``sparse`` (CSR kernels and their break-even) → ``sweep`` (the measured
+points and the cached sweep) → ``figures`` → ``widgets``. The sensitivity scan and the
+allocation it drives are the shared ``labkit.allocate``.
+"""
+from ..allocate import SCAN_SPARSITIES, Scan, calibration_batches, sensitivity_scan  # noqa: F401
+from ..layers import get_layer, prunable_layers  # noqa: F401
+from .channels import (FilterImportance, channel_counts, channel_prune, dependency_groups,  # noqa: F401
+                       describe_group, filter_importance)
+from .figures import break_even_figure, sensitivity_figure, weight_histogram  # noqa: F401
+from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_masks, iterative_prune_,  # noqa: F401
+                    layer_table, magnitude_mask, magnitude_masks, n_pruned, nm_mask, nm_masks, sparsity_of,
+                    weight_sparsity)
+from .sparse import SparseLinear, break_even, nonzero_macs, sparse_linear_, sparse_vs_dense  # noqa: F401
+from .sweep import (architecture, channel_point, fine_point, joint_point, load_sweep, retime, sweep,  # noqa: F401
+                    time_live)
+from .widgets import dashboard  # noqa: F401

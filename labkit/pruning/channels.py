@@ -1,0 +1,96 @@
+"""Structured pruning: remove whole channels, so dense kernels really run less.
+
+``filter_importance(w, p)``: the Lp norm of every output filter (Li et al., "Pruning Filters
+for Efficient ConvNets", ICLR 2017). ``channel_prune`` removes the least important channels
+with Torch-Pruning's dependency graph (Fang et al., "DepGraph", CVPR 2023), so coupled layers
+(BatchNorm, the next layer's inputs, residual adds) shrink consistently.
+"""
+from __future__ import annotations
+
+import copy
+import torch
+from torch import nn
+from .. import metrics, validate
+from ..layers import PRUNABLE, prunable_layers
+
+
+def filter_importance(w: torch.Tensor, p: int = 1) -> torch.Tensor:
+    """Lp norm (p = 1 or 2) of each output filter of a Conv/Linear weight: shape (out,).
+
+    Li et al. 2017 rank filters by L1 norm and remove the smallest."""
+    if p not in (1, 2):
+        raise ValueError(f"p must be 1 (L1 norm) or 2 (L2 norm), got {p!r}")
+    return torch.linalg.vector_norm(w.detach().reshape(w.shape[0], -1).float(), ord=p, dim=1)
+
+
+class FilterImportance:
+    """A Torch-Pruning importance from a per-filter score ``fn(weight, p) -> (out,)``: each group is
+    scored by its root layer's filters (Li et al. 2017's criterion when ``fn`` is the Lp norm)."""
+
+    def __init__(self, fn=filter_importance, p: int = 1):
+        self.fn, self.p = fn, p
+
+    @torch.no_grad()
+    def __call__(self, group):
+        dep, idxs = group[0]
+        return torch.as_tensor(self.fn(dep.layer.weight.detach(), self.p)).float()[idxs]
+
+
+def _ratio(value) -> float:
+    return validate.fraction(value, "ratio", "the fraction of channels removed", 0.4)
+
+
+def channel_prune(model: nn.Module, ratio, importance=None, round_to: int | None = 4,
+                  input_size=metrics.MNIST_INPUT) -> nn.Module:
+    """A copy of ``model`` with ``ratio`` of the channels of every Conv2d and hidden Linear
+    physically removed (the classifier's outputs are kept), by Torch-Pruning's dependency graph,
+    so coupled layers (BatchNorm, the next layer's inputs, residual adds) shrink consistently.
+
+    ``importance``: a Torch-Pruning importance or a per-filter ``fn(weight, p)`` (default: L1,
+    Li et al. 2017). ``round_to``: keep channel counts multiples of it (Torch-Pruning rounds down),
+    which vector units like; ``None`` keeps the exact ratio."""
+    import torch_pruning as tp
+    r = _ratio(ratio)
+    validate.module(model)
+    imp = importance if importance is not None else FilterImportance()
+    if not isinstance(imp, (FilterImportance, tp.importance.Importance)) and callable(imp):
+        imp = FilterImportance(imp)
+    pruned = copy.deepcopy(model).cpu().eval()
+    last = list(prunable_layers(pruned).values())[-1]              # the classifier keeps its outputs
+    example = torch.randn(*input_size)
+    if r > 0:
+        pruner = tp.pruner.BasePruner(pruned, example, importance=imp, pruning_ratio=r,
+                                      ignored_layers=[last], round_to=round_to)
+        pruner.step()
+    device = next(model.parameters()).device
+    return pruned.to(device)
+
+
+def channel_counts(model: nn.Module) -> dict[str, int]:
+    """Output channels / features of every prunable layer."""
+    return {n: (m.out_channels if isinstance(m, nn.Conv2d) else m.out_features)
+            for n, m in prunable_layers(model).items()}
+
+
+def dependency_groups(model: nn.Module, input_size=metrics.MNIST_INPUT) -> list[tuple[str, object]]:
+    """Torch-Pruning's groups of ``model`` (each Conv2d/Linear whose outputs can be pruned, the
+    classifier excluded) as ``(root layer name, tp Group)``, in model order."""
+    import torch_pruning as tp
+    names = {m: n for n, m in model.named_modules()}
+    last = list(prunable_layers(model).values())[-1]
+    dg = tp.DependencyGraph().build_dependency(model, example_inputs=torch.randn(*input_size, device=next(model.parameters()).device))
+    groups = [(names[g[0].dep.layer], g) for g in dg.get_all_groups(ignored_layers=[last], root_module_types=list(PRUNABLE))]
+    order = list(names.values())
+    return sorted(groups, key=lambda ng: order.index(ng[0]))
+
+
+def describe_group(model: nn.Module, group) -> str:
+    """What removing one of the root layer's channels also removes, e.g. ``"4 BatchNorm2d out, 8 Conv2d in"``."""
+    names = {m: n for n, m in model.named_modules()}
+    parts = []
+    for dep, _ in list(group)[1:]:
+        layer = dep.layer
+        if isinstance(layer, nn.Module) and layer in names:
+            side = "in" if "in_channels" in dep.pruning_fn.__name__ else "out"
+            parts.append(f"{names[layer]} {type(layer).__name__} {side}")
+    return ", ".join(parts)

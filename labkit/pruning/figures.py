@@ -1,0 +1,64 @@
+"""Figures of notebook 02: weight histogram, sensitivity scan, sparse-vs-dense break-even.
+"""
+from __future__ import annotations
+
+from torch import nn
+from ..allocate import Scan
+from ..layers import get_layer
+from .masks import n_pruned
+
+
+def weight_histogram(model: nn.Module, name: str, sparsity, bins: int = 120):
+    """Histogram of one layer's weights with the magnitude threshold that ``sparsity`` implies, as a Figure."""
+    from matplotlib.figure import Figure
+    w = get_layer(model, name).weight.detach().reshape(-1).cpu()
+    k = n_pruned(w.numel(), sparsity)
+    tau = float(w.abs().sort().values[k - 1]) if k else 0.0
+    fig = Figure(figsize=(6.4, 2.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.hist(w.numpy(), bins=bins, color="0.55")
+    ax.axvspan(-tau, tau, color="crimson", alpha=0.15, label=f"|w| <= {tau:.4f}: the {sparsity:.0%} pruned")
+    ax.set_xlabel(f"weight value (layer {name}, {w.numel():,} weights)")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def sensitivity_figure(scan: Scan, allocation: dict | None = None, title=None):
+    """Accuracy drop vs sparsity, one line per layer (the allocation marked), as a Figure."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    for name in scan.accuracy:
+        line, = ax.plot(scan.sparsities, scan.drop(name), marker="o", ms=4,
+                        label=f"{name} ({scan.weights[name]:,} w)")
+        if allocation and allocation.get(name):
+            s = allocation[name]
+            ax.plot([s], [scan.drop(name)[scan.sparsities.index(s)]], marker="*", ms=14,
+                    color=line.get_color(), markeredgecolor="k")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_xlabel("sparsity of that layer alone")
+    ax.set_ylabel("accuracy drop (pt, calibration set)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title="layer" + (" (★ = allocation)" if allocation else ""), title_fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def break_even_figure(settings: dict[str, list[dict]], title=None):
+    """Measured speedup of the CSR kernel over dense vs sparsity, one line per setting, as a Figure."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for label, rows in settings.items():
+        ax.plot([r["sparsity"] for r in rows], [r["speedup"] for r in rows], marker="o", label=label)
+    ax.axhline(1.0, color="crimson", lw=1, ls="--", label="break-even")
+    ax.set_yscale("log")
+    ax.set_xlabel("sparsity (fraction of zero weights)")
+    ax.set_ylabel("dense time / sparse time")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig

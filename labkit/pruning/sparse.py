@@ -1,0 +1,85 @@
+"""Sparse kernels: ``SparseLinear`` on ``torch.sparse`` CSR, and when they beat dense ones.
+
+``sparse_vs_dense`` times a Linear layer dense and in CSR over sparsities, interleaved;
+``break_even`` reads the sparsity where CSR starts to win on this CPU.
+"""
+from __future__ import annotations
+
+import warnings
+import torch
+from torch import nn
+from .. import metrics, validate
+from ..layers import prunable_layers
+from .masks import magnitude_mask, sparsity_of
+
+
+class SparseLinear(nn.Module):
+    """A Linear layer whose weight is stored as a ``torch.sparse`` CSR tensor (values, column
+    indices, row pointers); ``forward`` computes ``(W x^T)^T + b`` with ``torch.sparse.addmm``
+    (MKL's sparse kernel on x86), which also runs under ``torch.inference_mode``."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        with warnings.catch_warnings():          # "Sparse CSR tensor support is in beta state"
+            warnings.simplefilter("ignore", UserWarning)
+            csr = linear.weight.detach().to_sparse_csr()
+        self.register_buffer("weight", csr)
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone().unsqueeze(1))
+
+    def forward(self, x):
+        rows = x.reshape(-1, self.in_features).t()                              # (in, N)
+        y = torch.sparse.mm(self.weight, rows) if self.bias is None else torch.sparse.addmm(self.bias, self.weight, rows)
+        return y.t().reshape(*x.shape[:-1], self.out_features)                  # (..., out)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, nnz={self.weight._nnz()}"
+
+
+def sparse_linear_(model: nn.Module) -> nn.Module:
+    """Replace every ``nn.Linear`` of ``model`` by a ``SparseLinear`` (in place); returns the model."""
+    validate.module(model)
+    for name, child in list(model.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(model, name, SparseLinear(child))
+        else:
+            sparse_linear_(child)
+    return model
+
+
+def sparse_vs_dense(in_features: int, out_features: int, batch_size: int = 1, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99),
+                    repeats: int = 20, seed: int = 0) -> list[dict]:
+    """Latency of one Linear layer, dense vs CSR, at each sparsity (magnitude-pruned random weights),
+    each pair timed interleaved by ``labkit.metrics.compare_latency``. Rows: sparsity, dense_ms,
+    sparse_ms, speedup (dense / sparse, > 1: sparse is faster)."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for s in sparsities:
+        dense = nn.Linear(in_features, out_features)
+        with torch.no_grad():
+            dense.weight.copy_(torch.randn(out_features, in_features, generator=g) / in_features ** 0.5)
+            dense.weight.mul_(magnitude_mask(dense.weight, s))
+        sparse = SparseLinear(dense)
+        t = metrics.compare_latency({"dense": dense, "sparse": sparse}, (batch_size, in_features), repeats=repeats)
+        rows.append({"sparsity": validate.sparsity(s), "dense_ms": t["dense"].median_ms, "sparse_ms": t["sparse"].median_ms,
+                     "speedup": t["dense"].median_ms / t["sparse"].median_ms})
+    return rows
+
+
+def break_even(rows: list[dict]) -> float | None:
+    """The lowest measured sparsity from which the sparse kernel is faster at every higher one
+    measured (None if it never is)."""
+    found = None
+    for row in sorted(rows, key=lambda r: r["sparsity"], reverse=True):
+        if row["speedup"] <= 1.0:
+            break
+        found = row["sparsity"]
+    return found
+
+
+def nonzero_macs(model: nn.Module, input_size=metrics.MNIST_INPUT) -> int:
+    """MACs a kernel that skipped zero weights would do: each layer's MACs times its fraction of
+    nonzero weights (equal to ``metrics.count_macs`` for a dense model)."""
+    layers = prunable_layers(model)
+    return int(sum(round(macs * (1.0 - sparsity_of(layers[name].weight)))
+                   for name, macs in metrics.macs_by_layer(model, input_size).items()))

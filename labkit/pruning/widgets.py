@@ -1,0 +1,27 @@
+"""Notebook 02's dashboard over the cached pruning sweep, with a live prune-and-fine-tune button.
+"""
+from __future__ import annotations
+
+from .. import validate
+
+
+def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = None,
+              live_values: dict | None = None, baseline=None):
+    """One ``labkit.widgets.tradeoff_dashboard`` per method, in tabs: a slider over that method's
+    sweep (``params[method]`` is the config key it moves over, default ``"sparsity"``), and
+    ``live[method](value, progress)`` behind its button."""
+    import ipywidgets as widgets
+    from ..ui.widgets import tradeoff_dashboard
+    params, live, live_values = params or {}, live or {}, live_values or {}
+    base = baseline if baseline is not None else sweep_data.get("baseline")
+    methods = list(sweep_data["methods"])
+    for m in list(params) + list(live):
+        validate.choice(m, methods, "method")
+    dashes = [tradeoff_dashboard(sweep_data["methods"][m], params.get(m, "sparsity"), baseline=base,
+                                 live=live.get(m), live_values=live_values.get(m), title=m)
+              for m in methods]
+    tabs = widgets.Tab(children=dashes)
+    for i, m in enumerate(methods):
+        tabs.set_title(i, m)
+    tabs.dashboards = dict(zip(methods, dashes))
+    return tabs

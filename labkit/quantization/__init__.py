@@ -1,0 +1,19 @@
+"""Quantization (notebook 03): fewer bits per weight and activation, simulated, then real int8.
+``from labkit import quantization`` is the notebook's one import.
+
+Inside: ``quant`` (linear and k-means quantization of tensors: the math) → ``ptq`` (models:
+quantize after training, count the bytes) → ``qat`` (quantization-aware training) → ``mixed``
+(bits per layer under a size budget, on the shared ``labkit.allocate``) → the cached sweeps
+(``sweep``, ``sweep_qat``, ``sweep_mixed``) → ``figures``. Real int8 kernels run through
+ONNX Runtime: ``labkit.deploy``.
+"""
+from ..layers import fold_batchnorm  # noqa: F401
+from . import ptq, sweep as ptq_sweep, sweep_mixed as mixed_sweep, sweep_qat as qat_sweep  # noqa: F401
+from .figures import (bits_figure, channel_ranges_figure, grid_figure, sensitivity_figure, sqnr_db,  # noqa: F401
+                      ste_figure)
+from .mixed import allocate, average_bits, budget_bytes, budget_point, layer_bytes, sensitivity  # noqa: F401
+from .ptq import QuantLayer, layer_labels, layer_names, quant_layers, quantize_model, share_weights  # noqa: F401
+from .qat import quantization_aware_training  # noqa: F401
+from .quant import (GRANULARITIES, RANGE_METHODS, SCHEMES, dequantize, fake_quantize,  # noqa: F401
+                    fake_quantize_ste, kmeans_codebook, qparams, qrange, quantize, quantize_symmetric,
+                    tensor_range)

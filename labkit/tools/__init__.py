@@ -1,0 +1,1 @@
+"""Tools around the lab: ``student`` (the student edition) and ``bench`` (data-loading benchmark)."""
