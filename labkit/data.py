@@ -207,6 +207,29 @@ class Loader:
             yield x, self.labels[idx].to(self.device, non_blocking=True)
 
 
+# Named, disjoint parts of the 60,000 training images, each with one job (the 10,000 test
+# images only ever report). ``calibration`` and ``sensitivity`` are training images the model
+# has seen, which is what PTQ calibration and sensitivity scans should look at; ``val`` is
+# held out of every student's training budget (notebook 05 chooses T, alpha, ... on it).
+SUBSETS = {
+    "calibration": (0, 512),          # PTQ activation ranges; ONNX Runtime's static int8 calibration
+    "sensitivity": (512, 2_512),      # per-layer sensitivity scans (pruning, mixed precision, ...)
+    "train": (0, 50_000),             # what a student may train on (its budget is a prefix)
+    "val": (50_000, 60_000),          # model selection: never trained on by a student
+}
+
+
+def subset(name: str, batch_size: int = 500, device=None) -> list:
+    """A named part of the training images (``SUBSETS``) as a list of (x, y) batches, in order."""
+    from .env import current_device
+    validate.choice(name, SUBSETS, "subset")
+    start, stop = SUBSETS[name]
+    images, labels = arrays("train")
+    device = device or current_device()
+    return [(normalize(images[i:min(i + batch_size, stop)]).to(device), labels[i:min(i + batch_size, stop)].to(device))
+            for i in range(start, stop, batch_size)]
+
+
 def loader(split: str = "train", batch_size: int = 256, shuffle: bool | None = None,
            limit: int | None = None, device=None, seed: int = 0) -> Loader:
     """A fast loader over a split (shuffled for ``"train"``); ``limit`` keeps the first N."""

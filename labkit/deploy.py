@@ -151,8 +151,8 @@ def to_runtime(model: nn.Module, folder, precision: str = "int8", runtime: str =
     if precision == "fp32":
         return OrtModule(fp32, threads)
     if batches is None:
-        from .quantization.ptq import calibration_batches
-        batches = calibration_batches()
+        from .data import subset
+        batches = subset("calibration", 128)
     return OrtModule(quantize_onnx(fp32, folder / f"{name}.int8.onnx", batches), threads)
 
 

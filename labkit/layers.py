@@ -7,29 +7,36 @@ into the Conv2d before it (Jacob et al., CVPR 2018, section 3.2): what a deploym
 from __future__ import annotations
 
 import copy
+
 import torch
 from torch import nn
+
 from . import validate
 
 
-PRUNABLE = (nn.Conv2d, nn.Linear)
+WEIGHTED = (nn.Conv2d, nn.Linear)          # the layers every technique compresses
 
 
-def prunable_layers(model: nn.Module) -> dict[str, nn.Module]:
-    """The Conv2d and Linear layers of a model by module name (what fine-grained pruning touches)."""
+def weighted_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The Conv2d and Linear layers of a model by module name, in module order."""
     validate.module(model)
-    return {name: m for name, m in model.named_modules() if isinstance(m, PRUNABLE)}
+    return {name: m for name, m in model.named_modules() if isinstance(m, WEIGHTED)}
 
 
 def get_layer(model: nn.Module, name: str) -> nn.Module:
-    """A prunable layer by name, or a one-line error listing the names that exist."""
-    layers = prunable_layers(model)
+    """A Conv2d/Linear layer by name, or a one-line error listing the names that exist."""
+    layers = weighted_layers(model)
     if name not in layers:
         raise ValueError(f"no Conv2d/Linear layer named {name!r} in this model: use one of {', '.join(map(repr, layers))}")
     return layers[name]
 
 
-QUANTIZABLE = (nn.Conv2d, nn.Linear)
+def replace_(model: nn.Module, name: str, new: nn.Module) -> nn.Module:
+    """Put ``new`` in place of the submodule called ``name`` (in place); returns the model."""
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, new)
+    return model
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from . import validate
+from .layers import WEIGHTED
 
 MNIST_INPUT = (1, 1, 28, 28)
 
@@ -65,7 +66,7 @@ def macs_by_layer(model: nn.Module, input_size=MNIST_INPUT) -> dict[str, int]:
     counts: dict[str, int] = {}
     hooks = []
     for name, m in model.named_modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        if isinstance(m, WEIGHTED):
             hooks.append(m.register_forward_hook(
                 lambda mod, i, o, name=name: counts.__setitem__(name, counts.get(name, 0) + layer_macs(mod, i[0], o))))
     was_training = model.training

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from torch import nn
 
-from .blocks import BLOCKS, conv_bn_act
+from .blocks import BLOCKS, conv_bn_act, round_channels
 
 NUM_CLASSES = 10
 
@@ -52,13 +52,6 @@ COMPACT_CONFIG: list[tuple[str, int, int, int, int, int]] = [
 ]
 
 
-def _divisible(c: float, divisor: int = 4) -> int:
-    """Round channels to a multiple of ``divisor`` (never below 90% of c), as MobileNets do
-    (they use 8; 4 keeps the small widths of this 28x28 net distinct)."""
-    new = max(divisor, int(c + divisor / 2) // divisor * divisor)
-    return new + divisor if new < 0.9 * c else new
-
-
 class CompactNet(nn.Module):
     """A MobileNet-style network for 28x28 inputs, built from a block-config table.
 
@@ -81,14 +74,14 @@ class CompactNet(nn.Module):
                 raise ValueError(f"bad config row {row!r}: use (block, expand, out_channels, repeats, stride, kernel) "
                                  f"with block one of {sorted(BLOCKS)}")
         self.config, self.width = [tuple(r) for r in config], width
-        c = _divisible(stem * width)
+        c = round_channels(stem * width)
         layers: list[nn.Module] = [conv_bn_act(1, c, 3, stem_stride)]
         for block, expand, out, repeats, stride, kernel in self.config:
-            out_c = _divisible(out * width)
+            out_c = round_channels(out * width)
             for i in range(repeats):
                 layers.append(BLOCKS[block](c, out_c, stride=stride if i == 0 else 1, expand=expand, kernel=kernel))
                 c = out_c
-        head_c = _divisible(head * max(1.0, width))
+        head_c = round_channels(head * max(1.0, width))
         layers.append(conv_bn_act(c, head_c, 1))
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)

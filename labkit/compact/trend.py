@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from .. import metrics, validate
+from ..layers import WEIGHTED
 from ..paths import ROOT, cache_dir, read_cache, write_json
 from ..ui.plots import text_table
 
@@ -180,7 +181,7 @@ def activation_stats(model: nn.Module, input_size=IMAGENET_INPUT) -> dict:
     finally:
         for h in hooks:
             h.remove()
-    counts["weight_layers"] = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in leaves)
+    counts["weight_layers"] = sum(isinstance(m, WEIGHTED) for m in leaves)
     return counts
 
 

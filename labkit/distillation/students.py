@@ -99,10 +99,14 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     from torch.nn.utils import prune
     s = validate.sparsity(sparsity)
     pruned = copy.deepcopy(validate.module(model))
-    layers = [(m, "weight") for m in pruned.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    prune.global_unstructured(layers, pruning_method=prune.L1Unstructured, amount=s)
+    from ..layers import weighted_layers
+    from ..pruning import global_magnitude_masks
+    masks = global_magnitude_masks(pruned, s)
+    layers = weighted_layers(pruned)
+    for name, mask in masks.items():
+        prune.custom_from_mask(layers[name], "weight", mask)
     with torch.no_grad():          # refresh .weight outside autograd, so the copy can be copied again
-        for m, _ in layers:
+        for m in layers.values():
             m.weight = m.weight_orig * m.weight_mask
     return pruned
 

@@ -7,11 +7,11 @@ Torch-Pruning) → ``sparse`` (CSR kernels and their break-even) → ``sweep`` (
 points and the cached sweep) → ``figures`` → ``widgets``. The sensitivity scan and the
 allocation it drives are the shared ``labkit.allocate``.
 """
-from ..allocate import SCAN_SPARSITIES, Scan, calibration_batches, sensitivity_scan  # noqa: F401
-from ..layers import get_layer, prunable_layers  # noqa: F401
+from ..layers import get_layer, weighted_layers  # noqa: F401
 from .channels import (FilterImportance, channel_counts, channel_prune, dependency_groups,  # noqa: F401
                        describe_group, filter_importance)
 from .figures import break_even_figure, sensitivity_figure, weight_histogram  # noqa: F401
+from .sensitivity import SCAN_SPARSITIES, Scan, sensitivity_scan  # noqa: F401
 from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_masks, iterative_prune_,  # noqa: F401
                     layer_table, magnitude_mask, magnitude_masks, n_pruned, nm_mask, nm_masks, sparsity_of,
                     weight_sparsity)

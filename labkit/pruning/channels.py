@@ -11,7 +11,7 @@ import copy
 import torch
 from torch import nn
 from .. import metrics, validate
-from ..layers import PRUNABLE, prunable_layers
+from ..layers import WEIGHTED, weighted_layers
 
 
 def filter_importance(w: torch.Tensor, p: int = 1) -> torch.Tensor:
@@ -56,7 +56,7 @@ def channel_prune(model: nn.Module, ratio, importance=None, round_to: int | None
     if not isinstance(imp, (FilterImportance, tp.importance.Importance)) and callable(imp):
         imp = FilterImportance(imp)
     pruned = copy.deepcopy(model).cpu().eval()
-    last = list(prunable_layers(pruned).values())[-1]              # the classifier keeps its outputs
+    last = list(weighted_layers(pruned).values())[-1]              # the classifier keeps its outputs
     example = torch.randn(*input_size)
     if r > 0:
         pruner = tp.pruner.BasePruner(pruned, example, importance=imp, pruning_ratio=r,
@@ -69,7 +69,7 @@ def channel_prune(model: nn.Module, ratio, importance=None, round_to: int | None
 def channel_counts(model: nn.Module) -> dict[str, int]:
     """Output channels / features of every prunable layer."""
     return {n: (m.out_channels if isinstance(m, nn.Conv2d) else m.out_features)
-            for n, m in prunable_layers(model).items()}
+            for n, m in weighted_layers(model).items()}
 
 
 def dependency_groups(model: nn.Module, input_size=metrics.MNIST_INPUT) -> list[tuple[str, object]]:
@@ -77,9 +77,9 @@ def dependency_groups(model: nn.Module, input_size=metrics.MNIST_INPUT) -> list[
     classifier excluded) as ``(root layer name, tp Group)``, in model order."""
     import torch_pruning as tp
     names = {m: n for n, m in model.named_modules()}
-    last = list(prunable_layers(model).values())[-1]
+    last = list(weighted_layers(model).values())[-1]
     dg = tp.DependencyGraph().build_dependency(model, example_inputs=torch.randn(*input_size, device=next(model.parameters()).device))
-    groups = [(names[g[0].dep.layer], g) for g in dg.get_all_groups(ignored_layers=[last], root_module_types=list(PRUNABLE))]
+    groups = [(names[g[0].dep.layer], g) for g in dg.get_all_groups(ignored_layers=[last], root_module_types=list(WEIGHTED))]
     order = list(names.values())
     return sorted(groups, key=lambda ng: order.index(ng[0]))
 

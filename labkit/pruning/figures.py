@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from torch import nn
-from ..allocate import Scan
+from .sensitivity import Scan
 from ..layers import get_layer
 from .masks import n_pruned
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from .. import validate
-from ..layers import get_layer, prunable_layers
+from ..layers import get_layer, weighted_layers
 
 
 def n_pruned(numel: int, sparsity) -> int:
@@ -70,7 +70,7 @@ def _allocation(model: nn.Module, sparsity) -> dict[str, float]:
             get_layer(model, name)
         return {name: validate.sparsity(s) for name, s in sparsity.items()}
     s = validate.sparsity(sparsity)
-    return {name: s for name in prunable_layers(model)}
+    return {name: s for name in weighted_layers(model)}
 
 
 def magnitude_masks(model: nn.Module, sparsity) -> dict[str, torch.Tensor]:
@@ -81,7 +81,7 @@ def magnitude_masks(model: nn.Module, sparsity) -> dict[str, torch.Tensor]:
 def global_magnitude_masks(model: nn.Module, sparsity, layers=None) -> dict[str, torch.Tensor]:
     """One threshold for all ``layers`` (default: every Conv/Linear): the ``round(sparsity * total)``
     smallest ``|w|`` of the model go, wherever they are (``torch.nn.utils.prune.global_unstructured``)."""
-    names = list(layers) if layers is not None else list(prunable_layers(model))
+    names = list(layers) if layers is not None else list(weighted_layers(model))
     ws = [get_layer(model, n).weight for n in names]
     flat = magnitude_mask(torch.cat([w.detach().reshape(-1) for w in ws]), sparsity)
     out, start = {}, 0
@@ -94,7 +94,7 @@ def global_magnitude_masks(model: nn.Module, sparsity, layers=None) -> dict[str,
 def nm_masks(model: nn.Module, n: int = 2, m: int = 4) -> tuple[dict[str, torch.Tensor], list[str]]:
     """N:M masks for every layer whose rows are a multiple of ``m``; returns (masks, names left dense)."""
     masks, dense = {}, []
-    for name, layer in prunable_layers(model).items():
+    for name, layer in weighted_layers(model).items():
         if _reduction_rows(layer.weight).shape[1] % m:
             dense.append(name)
         else:
@@ -116,7 +116,7 @@ def apply_masks_(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
 
 def weight_sparsity(model: nn.Module, layers=None) -> float:
     """Fraction of zeros over the weights of ``layers`` (default: every Conv/Linear)."""
-    names = list(layers) if layers is not None else list(prunable_layers(model))
+    names = list(layers) if layers is not None else list(weighted_layers(model))
     ws = [get_layer(model, n).weight for n in names]
     total = sum(w.numel() for w in ws)
     return 1.0 - sum(int(torch.count_nonzero(w)) for w in ws) / max(total, 1)
@@ -125,7 +125,7 @@ def weight_sparsity(model: nn.Module, layers=None) -> float:
 def layer_table(model: nn.Module) -> list[dict]:
     """Per prunable layer: name, shape, weights, zeros and sparsity (rows for ``plots.text_table``)."""
     rows = []
-    for name, layer in prunable_layers(model).items():
+    for name, layer in weighted_layers(model).items():
         w = layer.weight
         zeros = w.numel() - int(torch.count_nonzero(w))
         rows.append({"layer": name, "type": type(layer).__name__, "shape": "x".join(map(str, w.shape)),

@@ -9,7 +9,7 @@ import warnings
 import torch
 from torch import nn
 from .. import metrics, validate
-from ..layers import prunable_layers
+from ..layers import replace_, weighted_layers
 from .masks import magnitude_mask, sparsity_of
 
 
@@ -38,12 +38,9 @@ class SparseLinear(nn.Module):
 
 def sparse_linear_(model: nn.Module) -> nn.Module:
     """Replace every ``nn.Linear`` of ``model`` by a ``SparseLinear`` (in place); returns the model."""
-    validate.module(model)
-    for name, child in list(model.named_children()):
-        if isinstance(child, nn.Linear):
-            setattr(model, name, SparseLinear(child))
-        else:
-            sparse_linear_(child)
+    for name, layer in weighted_layers(model).items():
+        if isinstance(layer, nn.Linear):
+            replace_(model, name, SparseLinear(layer))
     return model
 
 
@@ -80,6 +77,6 @@ def break_even(rows: list[dict]) -> float | None:
 def nonzero_macs(model: nn.Module, input_size=metrics.MNIST_INPUT) -> int:
     """MACs a kernel that skipped zero weights would do: each layer's MACs times its fraction of
     nonzero weights (equal to ``metrics.count_macs`` for a dense model)."""
-    layers = prunable_layers(model)
+    layers = weighted_layers(model)
     return int(sum(round(macs * (1.0 - sparsity_of(layers[name].weight)))
                    for name, macs in metrics.macs_by_layer(model, input_size).items()))

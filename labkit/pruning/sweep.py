@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from .. import metrics, validate
 from ..paths import cache_dir, read_cache, write_json
-from ..allocate import Scan, sensitivity_scan
+from .sensitivity import Scan, sensitivity_scan
 from .channels import _ratio, channel_prune
 from .masks import apply_masks_, finetune_, global_magnitude_masks, iterative_prune_, weight_sparsity
 from .sparse import nonzero_macs

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 from . import quant
 from .. import size, validate
-from ..layers import QUANTIZABLE, fold_batchnorm
+from ..layers import WEIGHTED, fold_batchnorm, replace_
 
 
-CALIB_IMAGES = 512
+CALIB_IMAGES = 512          # the size of data.SUBSETS["calibration"]
 
 
 RANGE_REFRESH = 10         # in training, search the weight's clipping ratio every this many forwards
@@ -48,7 +48,7 @@ class QuantLayer(nn.Module):
     def __init__(self, layer: nn.Module, weight_bits: int | None = 8, act_bits: int | None = None,
                  method: str = "minmax", granularity: str = "channel"):
         super().__init__()
-        if not isinstance(layer, QUANTIZABLE):
+        if not isinstance(layer, WEIGHTED):
             raise TypeError(f"QuantLayer wraps nn.Conv2d or nn.Linear, got {type(layer).__name__}")
         self.layer = layer
         self.weight_bits, self.act_bits = _check_bits(weight_bits), _check_bits(act_bits)
@@ -156,7 +156,7 @@ class QuantLayer(nn.Module):
 
 def layer_names(model: nn.Module) -> list[str]:
     """Names of the Conv2d / Linear layers that ``quantize_model`` quantises (after BN folding)."""
-    return [n for n, m in model.named_modules() if isinstance(m, QUANTIZABLE)]
+    return [n for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
 
 
 def layer_labels(model: nn.Module) -> dict[str, str]:
@@ -195,23 +195,14 @@ def wrap(model: nn.Module, bits=8, act_bits: int | None = None, method: str = "m
     validate.choice(granularity, quant.GRANULARITIES, "granularity")
     per_layer = _bits_for(bits, layer_names(model))
     for name, b in per_layer.items():
-        parent_name, _, child = name.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, QuantLayer(getattr(parent, child), b, act_bits, method, granularity))
+        replace_(model, name, QuantLayer(model.get_submodule(name), b, act_bits, method, granularity))
     return model
-
-
-def calibration_batches(images: int = CALIB_IMAGES, batch_size: int = 128):
-    """The first ``images`` training images (not the test set), in order, as (x, y) batches."""
-    from ..data import loader
-    from ..env import current_device
-    return loader("train", batch_size, shuffle=False, limit=images, device=current_device())
 
 
 @torch.no_grad()
 def calibrate(model: nn.Module, batches=None) -> nn.Module:
     """Observe the inputs of every activation-quantised ``QuantLayer`` on ``batches`` (default:
-    ``calibration_batches()``, the first 512 training images) in one pass of the float
+    the ``calibration`` images of ``labkit.data.SUBSETS``, training images 0-511) in one pass of the float
     activations, then set each layer's range by its ``method`` (as PyTorch's and ONNX Runtime's
     observers do)."""
     layers = [m for m in quant_layers(model).values() if m.act_bits is not None]
@@ -220,7 +211,8 @@ def calibrate(model: nn.Module, batches=None) -> nn.Module:
     for layer in layers:
         layer.observing = True
     try:
-        for x, *_ in (calibration_batches() if batches is None else batches):
+        from ..data import subset
+        for x, *_ in (subset("calibration", 128) if batches is None else batches):
             model(x)
     finally:
         for layer in layers:
