@@ -20,6 +20,24 @@ def ds_ref(in_ch, out_ch, stride=1, kernel=3):
     return blocks.DepthwiseSeparable(in_ch, out_ch, stride=stride, kernel=kernel)
 
 
+def ds_notebook(in_ch, out_ch, stride=1, kernel=3):
+    """Notebook 01's solution: one flat Sequential with nn.ReLU (the reference uses ReLU6 in nested blocks)."""
+    return nn.Sequential(
+        nn.Conv2d(in_ch, in_ch, kernel, stride, kernel // 2, groups=in_ch, bias=False),
+        nn.BatchNorm2d(in_ch), nn.ReLU(inplace=True),
+        nn.Conv2d(in_ch, out_ch, 1, bias=False),
+        nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True))
+
+
+def ds_layers(in_ch, out_ch, stride=1, kernel=3, bn=(True, True), act=(True, True), bias=False):
+    """The MobileNetV1 block with a BatchNorm or a ReLU left out (bn / act: depthwise, pointwise)."""
+    layers = [nn.Conv2d(in_ch, in_ch, kernel, stride, kernel // 2, groups=in_ch, bias=bias)]
+    layers += [nn.BatchNorm2d(in_ch)] * bn[0] + [nn.ReLU(inplace=True)] * act[0]
+    layers += [nn.Conv2d(in_ch, out_ch, 1, bias=bias)]
+    layers += [nn.BatchNorm2d(out_ch)] * bn[1] + [nn.ReLU(inplace=True)] * act[1]
+    return nn.Sequential(*layers)
+
+
 def ir_ref(in_ch, out_ch, stride=1, expand=6, kernel=3):
     return blocks.InvertedResidual(in_ch, out_ch, stride=stride, expand=expand, kernel=kernel)
 
@@ -45,6 +63,24 @@ def ghost_ref(in_ch, out_ch, ratio=2, dw_kernel=3):
 
 def sandglass_ref(in_ch, out_ch, stride=1, reduction=6, kernel=3):
     return blocks.SandglassBlock(in_ch, out_ch, stride=stride, expand=reduction, kernel=kernel)
+
+
+class SandglassNotebook(nn.Module):
+    """Notebook 01's solution: one flat Sequential (linear reduce, linear last depthwise)."""
+
+    def __init__(self, in_ch, out_ch, stride=1, reduction=6, kernel=3, act_after_reduce=False):
+        super().__init__()
+        mid, p = in_ch // reduction, kernel // 2
+        self.body = nn.Sequential(
+            nn.Conv2d(in_ch, in_ch, kernel, 1, p, groups=in_ch, bias=False), nn.BatchNorm2d(in_ch), nn.ReLU6(inplace=True),
+            nn.Conv2d(in_ch, mid, 1, bias=False), nn.BatchNorm2d(mid), *[nn.ReLU6(inplace=True)] * act_after_reduce,
+            nn.Conv2d(mid, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU6(inplace=True),
+            nn.Conv2d(out_ch, out_ch, kernel, stride, p, groups=out_ch, bias=False), nn.BatchNorm2d(out_ch))
+        self.use_residual = stride == 1 and in_ch == out_ch
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.use_residual else y
 
 
 class Res(nn.Module):
@@ -191,6 +227,17 @@ def sandglass_stride_first(in_ch, out_ch, stride=1, reduction=6, kernel=3):
     return Res(body, stride == 1 and in_ch == out_ch)
 
 
+def sandglass_relu_after_reduce(in_ch, out_ch, stride=1, reduction=6, kernel=3):
+    return SandglassNotebook(in_ch, out_ch, stride, reduction, kernel, act_after_reduce=True)
+
+
+def sandglass_relu_after_reduce_nested(in_ch, out_ch, stride=1, reduction=6, kernel=3):
+    mid = in_ch // reduction
+    body = nn.Sequential(conv_bn_act(in_ch, in_ch, kernel, groups=in_ch), conv_bn_act(in_ch, mid, 1),
+                         conv_bn_act(mid, out_ch, 1), conv_bn_act(out_ch, out_ch, kernel, stride, groups=out_ch, act=False))
+    return Res(body, stride == 1 and in_ch == out_ch)
+
+
 def sandglass_mid_from_out(in_ch, out_ch, stride=1, reduction=6, kernel=3):
     return sandglass_ref(in_ch, out_ch, stride, max(1, reduction * in_ch // max(out_ch, 1)), kernel)
 
@@ -234,6 +281,34 @@ def test_depthwise_separable_wrong_answers(wrong, match):
         checks.check_depthwise_separable(wrong)
 
 
+def test_depthwise_separable_passes_valid_layouts(capsys):
+    checks.check_depthwise_separable(ds_notebook)                                  # notebook 01's solution
+    checks.check_depthwise_separable(lambda i, o, stride=1, kernel=3: ds_layers(i, o, stride, kernel, bias=True))
+    assert capsys.readouterr().out == ("✓ depthwise_separable: shapes, k²·C_in + C_in·C_out weights and the MACs "
+                                       "hold on 24 random configurations\n") * 2
+
+
+NO_BN = "no BatchNorm follows the"
+DS_LAYOUT = "depthwise kxk conv -> BN -> ReLU -> pointwise 1x1 conv -> BN -> ReLU"
+
+
+@pytest.mark.parametrize("bn, act, match", [((False, False), (True, True), NO_BN + " depthwise and the pointwise convolutions"),
+                                            ((False, True), (True, True), NO_BN + " depthwise convolution"),
+                                            ((True, False), (True, True), NO_BN + " pointwise convolution"),
+                                            ((True, True), (True, False), "the final ReLU is missing"),
+                                            ((True, True), (False, True), "the ReLU after the depthwise BN is missing"),
+                                            ((False, False), (True, False), "the final ReLU is missing")])
+def test_depthwise_separable_without_bn_or_relu(bn, act, match):
+    with pytest.raises(AssertionError, match=match) as e:
+        checks.check_depthwise_separable(lambda i, o, stride=1, kernel=3: ds_layers(i, o, stride, kernel, bn=bn, act=act))
+    assert DS_LAYOUT in str(e.value)
+
+
+def test_depthwise_separable_without_bn_even_with_conv_bias():
+    with pytest.raises(AssertionError, match=NO_BN + " depthwise convolution"):
+        checks.check_depthwise_separable(lambda i, o, stride=1, kernel=3: ds_layers(i, o, stride, kernel, bn=(False, True), bias=True))
+
+
 @pytest.mark.parametrize("wrong, match", [(ir_no_residual, "should return its input"),
                                           (ir_relu_at_the_end, "linear"),
                                           (ir_always_expands, "none when expand == 1"),
@@ -272,4 +347,17 @@ def test_ghost_module_wrong_answers(wrong, match):
                                           (sandglass_mid_from_out, "weights")])
 def test_sandglass_wrong_answers(wrong, match):
     with pytest.raises(AssertionError, match=match):
+        checks.check_sandglass(wrong)
+
+
+def test_sandglass_passes_the_notebook_solution(capsys):
+    checks.check_sandglass(SandglassNotebook)
+    assert capsys.readouterr().out == ("✓ sandglass: shapes, weights, MACs, the residual exactly when shapes allow, and a "
+                                       "linear last layer on 24 random configurations\n")
+
+
+@pytest.mark.parametrize("wrong", [sandglass_relu_after_reduce, sandglass_relu_after_reduce_nested])
+def test_sandglass_rejects_an_activation_after_the_reduction(wrong):
+    with pytest.raises(AssertionError, match=r"an activation follows the 1x1 reduction\. The reduction to in_ch // reduction "
+                                             r"= \d+ channels must stay linear \(BN, no ReLU6\)"):
         checks.check_sandglass(wrong)

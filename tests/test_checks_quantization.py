@@ -1,9 +1,13 @@
-"""Each check of notebook 03 passes the reference solution, fails a stub and plausible wrong answers."""
+"""Each check of notebook 03 passes the reference solution, fails a stub and plausible wrong answers,
+and does not lean on ``labkit.quant`` / ``labkit.ptq`` (whose bugs must not hide the same student bug)."""
+import random
+
 import pytest
 import torch
 
 from labkit import checks
-from labkit.quantization.quant import fake_quantize_ste
+from labkit.checks import quantization as qchecks
+from labkit.quantization import ptq, quant
 
 
 # ---- reference solutions (the notebook's exercise cells) ----------------------------------------
@@ -42,8 +46,21 @@ def kmeans(w, bits, iters=30):
     return c, (x[:, None] - c[None, :]).abs().argmin(1).reshape(w.shape)
 
 
-# the STE solution is the library's own (labkit.quant.fake_quantize_ste)
-fake_quant = fake_quantize_ste
+class FakeQuantSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, qmin, qmax):
+        v = torch.round(x / scale) + zero_point
+        ctx.save_for_backward((v >= qmin) & (v <= qmax))
+        return (v.clamp(qmin, qmax) - zero_point) * scale
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (inside,) = ctx.saved_tensors
+        return grad_output * inside, None, None, None, None
+
+
+def fake_quant(x, scale, zero_point, qmin, qmax):
+    return FakeQuantSTE.apply(x, scale, zero_point, qmin, qmax)
 
 
 def stub(*args, **kwargs):
@@ -117,6 +134,11 @@ def test_ste_passes_reference(capsys):
     assert "✓" in capsys.readouterr().out
 
 
+def test_ste_passes_the_library_version(capsys):
+    checks.check_fake_quant_ste(quant.fake_quantize_ste, cases=20)      # labkit.quant checked by the independent check
+    assert "✓" in capsys.readouterr().out
+
+
 def test_ste_fails_stub_and_wrong_answers():
     with pytest.raises(AssertionError, match="not implemented yet"):
         checks.check_fake_quant_ste(stub, cases=3)
@@ -129,3 +151,64 @@ def test_ste_fails_stub_and_wrong_answers():
     no_clamp = lambda x, s, z, qmin, qmax: x + ((torch.round(x / s) + z - z) * s - x).detach()
     with pytest.raises(AssertionError, match="forward"):
         checks.check_fake_quant_ste(no_clamp, cases=20)
+
+
+# ---- independent of labkit.quant / labkit.ptq ----------------------------------------------------
+
+def test_checks_do_not_use_labkit_quant_or_ptq(monkeypatch, capsys):
+    """Every function of labkit.quant and labkit.ptq raises: the checks still pass the references
+    and still fail wrong answers, so they never take their reference from the library."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("a check used labkit.quant / labkit.ptq")
+    for mod in (quant, ptq):
+        for name, obj in list(vars(mod).items()):
+            if callable(obj) and getattr(obj, "__module__", None) == mod.__name__:
+                monkeypatch.setattr(mod, name, broken)
+    checks.check_linear_quantization(quantize, dequantize, linear_qparams, cases=20)
+    checks.check_kmeans(kmeans, cases=8)
+    checks.check_fake_quant_ste(fake_quant, cases=15)
+    assert capsys.readouterr().out.count("✓") == 3
+    q, dq, qp, match = WRONG["2**b - 1 for symmetric"]
+    with pytest.raises(AssertionError, match=match):
+        checks.check_linear_quantization(q, dq, qp, cases=40)
+    with pytest.raises(AssertionError, match="evenly spaced grid"):
+        checks.check_kmeans(lambda w, b: kmeans(w, b, iters=0), cases=10)
+
+
+def test_reference_qparams_agree_with_pytorch_observers():
+    """The check's own min/max qparams equal torch.ao.quantization's MinMaxObserver (per tensor)
+    and PerChannelMinMaxObserver (per channel) for the same integer range."""
+    from torch.ao.quantization.observer import MinMaxObserver, PerChannelMinMaxObserver
+    rng = random.Random(7)
+    for _ in range(200):
+        bits, scheme = rng.randint(2, 8), rng.choice(["symmetric", "affine"])
+        qmin, qmax = qchecks._qrange(bits, scheme)
+        x = qchecks._tensor(rng)
+        dim = rng.choice([None, rng.randrange(x.dim())])
+        sym = scheme == "symmetric"
+        kw = dict(quant_min=qmin, quant_max=qmax, dtype=torch.qint8 if sym else torch.quint8)
+        if dim is None:
+            obs = MinMaxObserver(qscheme=torch.per_tensor_symmetric if sym else torch.per_tensor_affine, **kw)
+        else:
+            obs = PerChannelMinMaxObserver(ch_axis=dim, qscheme=torch.per_channel_symmetric if sym else torch.per_channel_affine, **kw)
+        obs(x if x.dim() > 1 else x[:, None])
+        want_s, want_z = obs.calculate_qparams()
+        s, z = qchecks._ref_qparams(x, bits, scheme, dim)
+        assert torch.allclose(s, want_s.reshape(-1).float(), rtol=1e-6, atol=0)
+        assert torch.equal(z, want_z.reshape(-1).long())
+    assert qchecks._qrange(8, "symmetric") == (-127, 127) and qchecks._qrange(4, "affine") == (0, 15)
+
+
+def test_reference_kmeans_error():
+    """Lloyd's k-means from a linear initialisation: zero steps is the evenly spaced grid, Lloyd steps
+    move the centroids to the cluster means, and lower the error of random weights well below the grid's."""
+    w = torch.tensor([-1.0, -1.0, 0.0, 0.5, 0.5, 0.5, 2.0, 2.0]).reshape(2, 4)
+    grid = torch.linspace(-1, 2, 4).double()
+    want = float((w.double().reshape(-1, 1) - grid).abs().min(1).values.pow(2).mean())
+    assert want > 0 and qchecks._lloyd_mse(w, 2, iters=0) == pytest.approx(want)
+    three = torch.tensor([0.0, 0.1, 1.0])                       # grid {0, 1}; Lloyd: {0.05, 1}
+    assert qchecks._lloyd_mse(three, 1, iters=0) == pytest.approx(0.01 / 3)
+    assert qchecks._lloyd_mse(three, 1, iters=50) == pytest.approx(0.005 / 3)
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(30, 40, generator=g)
+    assert qchecks._lloyd_mse(w, 3, iters=50) < 0.9 * qchecks._lloyd_mse(w, 3, iters=0)

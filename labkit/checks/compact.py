@@ -4,9 +4,9 @@ Each block check builds the student's block on random configurations, runs it on
 inputs (eval mode) and compares with the block's formulas: output shape, the number of
 convolution weights, and the MACs measured by ``labkit.metrics`` on the real layers; then
 properties that a wrong wiring breaks (the residual is there exactly when shapes allow,
-the bottleneck is linear, ghost maps come from the intrinsic ones, ...). The pure
-functions (h-swish, squeeze-and-excitation, channel shuffle) are compared with torch's
-and torchvision's own implementations.
+the bottleneck is linear, a BatchNorm follows each convolution, ghost maps come from the
+intrinsic ones, ...). The pure functions (h-swish, squeeze-and-excitation, channel shuffle)
+are compared with torch's and torchvision's own implementations.
 """
 from __future__ import annotations
 
@@ -54,6 +54,33 @@ def _zero_convs(m: nn.Module) -> None:
                     c.bias.zero_()
 
 
+def _randomize(m: nn.Module, g: torch.Generator) -> None:
+    """Seeded N(0, 1) weights (and biases) in every convolution and linear layer."""
+    with torch.no_grad():
+        for c in m.modules():
+            if isinstance(c, (nn.Conv2d, nn.Linear)):
+                c.weight.copy_(torch.randn(c.weight.shape, generator=g))
+                if c.bias is not None:
+                    c.bias.copy_(torch.randn(c.bias.shape, generator=g))
+
+
+def _input_min(m: nn.Module, conv: nn.Module, x: torch.Tensor, what: str) -> float:
+    """The smallest value that reaches ``conv`` (a layer of ``m``) when ``m`` runs on ``x``."""
+    seen = []
+    handle = conv.register_forward_pre_hook(lambda _, args: seen.append(float(args[0].min())))
+    try:
+        _run(m, x, what)
+    finally:
+        handle.remove()
+    return min(seen)
+
+
+def _one_conv(m: nn.Module, keep) -> nn.Conv2d | None:
+    """The only convolution of ``m`` that ``keep`` accepts (None when none or several do)."""
+    found = [c for c in m.modules() if isinstance(c, nn.Conv2d) and keep(c)]
+    return found[0] if len(found) == 1 else None
+
+
 def _check_shape_params_macs(m, x, what, out_ch, stride, want_weights, want_macs, hints):
     n, _, h, w = x.shape
     y = _run(m, x, what)
@@ -88,12 +115,7 @@ def _check_residual_and_linear(fn, name, kw, x, residual, what):
     g = torch.Generator().manual_seed(len(what) * 7919 + x.numel())
     for _ in range(8):
         m = _build(fn, name, *kw)
-        with torch.no_grad():
-            for c in m.modules():
-                if isinstance(c, (nn.Conv2d, nn.Linear)):
-                    c.weight.copy_(torch.randn(c.weight.shape, generator=g))
-                    if c.bias is not None:
-                        c.bias.copy_(torch.randn(c.bias.shape, generator=g))
+        _randomize(m, g)
         y = _run(m, x, what)
         body = y - x if residual else y
         if body.min() < 0:
@@ -111,20 +133,63 @@ def _configs(rng, cases, strides=(1, 2), same_share=0.4):
 
 
 # ---------------------------------------------------------------- 1. depthwise-separable
+_DS_LAYOUT = "MobileNetV1: depthwise kxk conv -> BN -> ReLU -> pointwise 1x1 conv -> BN -> ReLU"
+
+
+def _check_ds_bn_relu(fn, name, kw, x, what):
+    """BN and ReLU where MobileNetV1 puts them: the output is never negative (a ReLU ends the
+    block), the pointwise convolution only sees non-negative inputs (a ReLU follows the
+    depthwise one), and in training mode scaling any convolution's output channels by positive
+    factors changes nothing (a BatchNorm follows it: ReLU is positively homogeneous)."""
+    g = torch.Generator().manual_seed(len(what) * 7919 + x.numel())
+    m = _build(fn, name, *kw)
+    _randomize(m, g)
+    y = _run(m, x, what)
+    if y.min() < 0:
+        raise AssertionError(f"{what}: the block's output goes negative ({float(y.min()):.3g}): the final ReLU is missing. "
+                             f"Hint: a ReLU after the pointwise BN ({_DS_LAYOUT})")
+    pointwise = _one_conv(m, lambda c: c.kernel_size == (1, 1) and c.groups == 1)
+    if pointwise is not None and _input_min(m, pointwise, x, what) < 0:
+        raise AssertionError(f"{what}: the pointwise convolution receives negative values: the ReLU after the depthwise "
+                             f"BN is missing. Hint: {_DS_LAYOUT}")
+    m.train()                                       # BatchNorm normalises with the batch's own statistics
+    y0 = _run(m, x, what)
+    missing = []
+    for conv in [c for c in m.modules() if isinstance(c, nn.Conv2d)]:
+        f = torch.rand(conv.out_channels, generator=g) * 1.5 + 0.5          # in [0.5, 2]
+        with torch.no_grad():
+            conv.weight.mul_(f.view(-1, 1, 1, 1))
+            if conv.bias is not None:
+                conv.bias.mul_(f)
+            y1 = _run(m, x, what)
+            conv.weight.div_(f.view(-1, 1, 1, 1))
+            if conv.bias is not None:
+                conv.bias.div_(f)
+        if not torch.allclose(y1, y0, rtol=1e-3, atol=1e-3 * float(y0.abs().max()) + 1e-6):   # BN eps: ~1e-4
+            missing.append("depthwise" if conv.groups > 1 else "pointwise")
+    if missing:
+        which = " and the ".join(missing) + " convolution" + "s" * (len(missing) > 1)
+        raise AssertionError(f"{what}: in training mode, scaling the output channels of the {which} changes "
+                             f"the block's output: no BatchNorm follows the {which}. Hint: {_DS_LAYOUT}")
+
+
 def check_depthwise_separable(depthwise_separable, cases: int = 24) -> None:
     """``depthwise_separable(in_ch, out_ch, stride, kernel) -> nn.Module``: depthwise k x k
-    (stride) + BN + ReLU, then pointwise 1 x 1 + BN + ReLU (MobileNetV1)."""
+    (stride) + BN + ReLU, then pointwise 1 x 1 + BN + ReLU (MobileNetV1); the BNs and ReLUs
+    are checked by what they do (see ``_check_ds_bn_relu``)."""
     rng = hidden_rng(101)
     for i, (cin, cout, s, k, h, w) in enumerate(_configs(rng, cases)):
         what = f"case {i}: depthwise_separable({cin}, {cout}, stride={s}, kernel={k}) on {h}x{w}"
         m = _build(depthwise_separable, "depthwise_separable", cin, cout, s, k)
         ho, wo = _out(h, s), _out(w, s)
+        x = torch.randn(2, cin, h, w)
         _check_shape_params_macs(
-            m, torch.randn(2, cin, h, w), what, cout, s,
+            m, x, what, cout, s,
             want_weights=k * k * cin + cin * cout, want_macs=ho * wo * (k * k * cin + cin * cout),
             hints={"params": f"depthwise k*k*in_ch = {k * k * cin} (groups=in_ch) + pointwise in_ch*out_ch = {cin * cout}; "
                              f"a standard conv would have {k * k * cin * cout}",
                    "macs": "the stride belongs to the depthwise convolution, so the pointwise one runs on the smaller output"})
+        _check_ds_bn_relu(depthwise_separable, "depthwise_separable", (cin, cout, s, k), x, what)
     print(f"✓ depthwise_separable: shapes, k²·C_in + C_in·C_out weights and the MACs hold on {cases} random configurations")
 
 
@@ -276,6 +341,24 @@ def check_ghost_module(ghost_module, cases: int = 20) -> None:
 
 
 # ---------------------------------------------------------------- 6. Sandglass
+def _check_linear_reduction(fn, name, kw, x, mid, out_ch, what):
+    """The 1x1 expansion (mid -> out_ch) must receive negative values for some seeded weight draw:
+    an activation after the 1x1 reduction would make its input never negative."""
+    g = torch.Generator().manual_seed(len(what) * 104729 + x.numel())
+    for _ in range(8):
+        m = _build(fn, name, *kw)
+        expand = _one_conv(m, lambda c: c.kernel_size == (1, 1) and c.groups == 1
+                           and c.in_channels == mid and c.out_channels == out_ch)
+        if expand is None:          # another layout (the weights and MACs already hold): nothing to hook
+            return
+        _randomize(m, g)
+        if _input_min(m, expand, x, what) < 0:
+            return
+    raise AssertionError(f"{what}: the 1x1 expansion never receives a negative value: an activation follows the 1x1 "
+                         f"reduction. The reduction to in_ch // reduction = {mid} channels must stay linear (BN, no ReLU6): "
+                         f"a ReLU in the narrow bottleneck destroys information (MobileNeXt, Zhou et al. 2020)")
+
+
 def check_sandglass(sandglass, cases: int = 24) -> None:
     """``sandglass(in_ch, out_ch, stride, reduction, kernel) -> nn.Module``: depthwise kxk
     (ReLU6) -> linear 1x1 to in_ch // reduction -> 1x1 to out_ch (ReLU6) -> linear depthwise
@@ -297,5 +380,6 @@ def check_sandglass(sandglass, cases: int = 24) -> None:
                              f"expand mid*out_ch = {mid * cout}, depthwise k*k*out_ch = {k * k * cout}",
                    "macs": "only the last depthwise convolution has the stride"})
         _check_residual_and_linear(sandglass, "sandglass", kw, x, s == 1 and cin == cout, what)
+        _check_linear_reduction(sandglass, "sandglass", kw, x, mid, cout, what)
     print(f"✓ sandglass: shapes, weights, MACs, the residual exactly when shapes allow, and a linear last layer "
           f"on {cases} random configurations")

@@ -1,12 +1,55 @@
 """Checks for notebook 03 (quantization): linear quantisation, k-means weight sharing, the
 straight-through estimator. References: PyTorch's own ``torch.fake_quantize_per_tensor_affine`` /
-``torch.fake_quantize_per_channel_affine`` (forward and gradient) and ``labkit.quant``."""
+``torch.fake_quantize_per_channel_affine`` (forward and gradient) and the few lines of reference
+math below (integer ranges, min/max qparams, Lloyd's k-means), written here from first principles
+and not taken from ``labkit.quant``: a bug there must not let the same bug in a student's code pass."""
 from __future__ import annotations
 
 import torch
 
-from .. import quant
 from ._common import call_student, hidden_rng
+
+
+# ---------------------------------------------------------------- independent references
+def _qrange(bits: int, scheme: str) -> tuple[int, int]:
+    """Integer codes: symmetric ``[-(2**(b-1)-1), 2**(b-1)-1]`` (narrow, zero-point 0), affine ``[0, 2**b - 1]``."""
+    if scheme == "symmetric":
+        return -(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1
+    return 0, 2 ** bits - 1
+
+
+def _ref_qparams(x: torch.Tensor, bits: int, scheme: str, dim) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, zero_point), one per channel along ``dim`` (or one), from the min/max of float32 ``x``.
+
+    The range is widened to contain 0; symmetric: ``scale = max(-lo, hi) / qmax``, zero-point 0;
+    affine: ``scale = (hi - lo) / (qmax - qmin)``, ``zero_point = clamp(round(qmin - lo / scale), qmin, qmax)``
+    (round half to even, as ``torch.round``); an all-zero range gets scale 1.
+    """
+    qmin, qmax = _qrange(bits, scheme)
+    rows = x.float().reshape(1, -1) if dim is None else x.float().movedim(dim, 0).reshape(x.shape[dim], -1)
+    lo, hi = rows.amin(1).clamp(max=0), rows.amax(1).clamp(min=0)
+    scale = torch.maximum(-lo, hi) / qmax if scheme == "symmetric" else (hi - lo) / (qmax - qmin)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    if scheme == "symmetric":
+        return scale, torch.zeros_like(scale, dtype=torch.int64)
+    return scale, torch.round(qmin - lo / scale).clamp(qmin, qmax).to(torch.int64)
+
+
+def _lloyd_mse(w: torch.Tensor, bits: int, iters: int) -> float:
+    """Mean squared error of 1-D k-means on ``w``: ``2**bits`` centroids evenly spaced from min to max
+    (the linear initialisation of Deep Compression), then up to ``iters`` Lloyd steps (assign each
+    weight to its nearest centroid, move each centroid to the mean of its weights; an empty one stays)."""
+    x = w.detach().double().reshape(-1)
+    c = torch.linspace(float(x.min()), float(x.max()), 2 ** bits, dtype=torch.float64)
+    for _ in range(iters):
+        idx = (x[:, None] - c[None, :]).abs().argmin(1)
+        counts = torch.bincount(idx, minlength=c.numel())
+        sums = torch.bincount(idx, weights=x, minlength=c.numel())
+        new = torch.where(counts > 0, sums / counts.clamp(min=1), c)
+        if torch.equal(new, c):
+            break
+        c = new
+    return float((x - c[(x[:, None] - c[None, :]).abs().argmin(1)]).pow(2).mean())
 
 
 def _tensor(rng, shape=None) -> torch.Tensor:
@@ -66,7 +109,7 @@ def check_linear_quantization(quantize, dequantize, linear_qparams, cases: int =
     for i in range(cases):
         # -- 1. quantize / dequantize against PyTorch, given qparams (some values clamp) --
         bits, scheme = rng.randint(2, 8), rng.choice(["symmetric", "affine"])
-        qmin, qmax = quant.qrange(bits, scheme)
+        qmin, qmax = _qrange(bits, scheme)
         x = _tensor(rng)
         dim = rng.choice([None, rng.randrange(x.dim())])
         n = 1 if dim is None else x.shape[dim]
@@ -104,7 +147,7 @@ def check_linear_quantization(quantize, dequantize, linear_qparams, cases: int =
 
         # -- 2. qparams from min/max, and the half-step guarantee --
         bits, scheme = rng.randint(2, 8), rng.choice(["symmetric", "affine"])
-        qmin, qmax = quant.qrange(bits, scheme)
+        qmin, qmax = _qrange(bits, scheme)
         x = _tensor(rng)
         dim = rng.choice([None, None, rng.randrange(x.dim())])
         out = call_student(linear_qparams, "linear_qparams", x.clone(), bits, scheme, dim)
@@ -113,8 +156,7 @@ def check_linear_quantization(quantize, dequantize, linear_qparams, cases: int =
         n = 1 if dim is None else x.shape[dim]
         s = _per(_as_float(out[0], "scale"), n, "scale", dim)
         z = _per(_as_float(out[1], "zero_point"), n, "zero_point", dim)
-        lo, hi = quant.tensor_range(x, "minmax", dim=dim)
-        ref_s, ref_z = quant.qparams(lo, hi, bits, scheme)
+        ref_s, ref_z = _ref_qparams(x, bits, scheme, dim)
         label = f"case {i}: {bits}-bit {scheme}, {'per tensor' if dim is None else f'per channel (dim={dim})'}, x in [{float(x.min()):.3g}, {float(x.max()):.3g}]"
         if not torch.allclose(s, ref_s.double().reshape(-1), rtol=1e-5, atol=0):
             hint = ("symmetric: scale = max(|min|, |max|) / (2**(bits-1) - 1)" if scheme == "symmetric" else
@@ -180,9 +222,7 @@ def check_kmeans(kmeans, cases: int = 25) -> None:
             raise AssertionError(f"{label}: some weights are not assigned to their nearest centroid. "
                                  f"Hint: after the last centroid update, assign again (argmin of |w - c|).")
         mse = float((approx - w.double()).pow(2).mean())
-        ref_cb, ref_idx = quant.kmeans_codebook(w, bits, iters=50)
-        ref = float((ref_cb[ref_idx].double() - w.double()).pow(2).mean())
-        grid = float((quant.kmeans_codebook(w, bits, iters=0)[0][quant.kmeans_codebook(w, bits, iters=0)[1]].double() - w.double()).pow(2).mean())
+        ref, grid = _lloyd_mse(w, bits, iters=50), _lloyd_mse(w, bits, iters=0)
         if mse > ref * 1.03 + 1e-12:
             hint = ("it is no better than an evenly spaced grid: move each centroid to the mean of its weights, and repeat"
                     if mse >= grid * 0.99 else "run more Lloyd iterations (assign, then move centroids to the means) until nothing changes")
@@ -200,7 +240,7 @@ def check_fake_quant_ste(fake_quant, cases: int = 40) -> None:
     rng = hidden_rng(33)
     for i in range(cases):
         bits, scheme = rng.randint(2, 8), rng.choice(["symmetric", "affine"])
-        qmin, qmax = quant.qrange(bits, scheme)
+        qmin, qmax = _qrange(bits, scheme)
         x = _tensor(rng, (rng.randint(2, 9), rng.randint(1, 7), rng.randint(1, 7)))
         per_channel = rng.random() < 0.4
         n = x.shape[0] if per_channel else 1
