@@ -1,57 +1,199 @@
-"""Model size in bytes under a named storage format, and a real export that proves the count.
+"""Model size in bytes under a storage plan, and a real export that proves the count.
 
 What is stored: every floating-point tensor of ``model.state_dict()``, in state_dict order
 (parameters and float buffers such as BatchNorm running statistics). Integer buffers such as
 ``num_batches_tracked`` are not stored: inference does not need them. "Weights" are the float
 tensors with ``dim >= 2`` (Conv/Linear weights, output channel = dim 0); "vectors" are the
-others (biases, BatchNorm) and stay fp32 in every format except ``fp16``.
+others (biases, BatchNorm), stored as fp32 (or fp16) whatever the plan does to the weights.
 
-==================  ==========================================================================
-``fp32``            4 bytes per value
-``fp16``            2 bytes per value, every tensor
-``int8``            weights: fp32 scale per output channel, then int8 codes (symmetric)
-``nbit``            weights: fp32 scale per output channel, then ``bits``-bit codes packed densely
-``sparse-csr``      weights as (out, -1) CSR: row pointers, column indices, fp32 nonzero values
-``sparse-bitmask``  weights: one bit per position, then the fp32 nonzero values
-``codebook``        weights: a full table of ``2**bits`` fp32 centroids, then packed indices
-==================  ==========================================================================
+A ``Storage`` says how one tensor is stored: its values, and for weights optional sparsity on top.
+A ``Plan`` gives a Storage to the weights, one to the vectors, overrides by tensor name
+(``per_tensor``), and an optional entropy ``coder`` over the whole stream. Each stored tensor is
+its *metadata* (scales, zero-points, centroid table), then its *index* (where sparse values sit),
+then its *payload* (one entry per stored value); ``size_report`` counts the three.
 
-``size_bytes`` counts arithmetically from shapes and nonzero counts; ``export`` writes the real
-arrays (little-endian, numpy ``tobytes``; bits packed with ``np.packbits(bitorder="little")``)
-tensor after tensor with no header: as in a firmware image, the architecture (names, shapes)
-is the code, so ``load`` needs the model to decode a blob. Index widths follow from shapes:
-CSR column indices are uint8/uint16/uint32 for up to 256/65536/more columns; row pointers are
-uint16 when the layer has fewer than 65536 positions (so any nonzero count fits) else uint32.
-Packed codes are unsigned: ``q + qmax`` for ``nbit`` (``q > 0`` when ``bits=1``), the centroid
-index for ``codebook``.
+============  ==============================================================================
+values
+============  ==============================================================================
+``fp32``      4 bytes per value
+``fp16``      2 bytes per value
+``int8``      fp32 scale per output channel, then int8 codes (symmetric, two's complement)
+``int``       ``bits``-bit codes packed densely. ``symmetric``: fp32 scale per output channel,
+              codes ``q + qmax`` (``q`` in ``[-qmax, qmax]``, ``bits >= 2``). ``affine``: fp32 scale
+              and a ``bits``-bit zero-point per output channel (packed), codes ``q`` in
+              ``[0, 2**bits - 1]`` (``labkit.quant.qparams`` of the channel's min and max)
+``codebook``  a table of ``2**bits`` fp32 centroids (k-means of the stored values, zero-padded),
+              then ``bits``-bit packed indices (weight sharing, Han et al., ICLR 2016)
+``binary``    fp32 scale ``alpha`` per output channel (mean ``|w|`` of the stored values), then
+              1 bit per value: 1 where ``w >= 0`` (XNOR-Net, Rastegari et al., ECCV 2016)
+sparse        (weights only: the values above are stored for the nonzero weights only)
+``csr``       the (out, -1) matrix's row pointers (uint16 if fewer than 65536 positions, else
+              uint32), then column indices (uint8/uint16/uint32 for up to 256/65536/more columns)
+``bitmask``   one bit per position
+``relative``  Deep Compression's relative indices: the entry count (uint32), then per entry the
+              zeros skipped since the previous entry (flattened order) in ``index_bits`` bits; a
+              longer run of zeros stores a filler entry of value 0 after ``2**index_bits - 1``
+              zeros, counted as a stored value (the codebook then always holds 0.0; binary
+              cannot store a 0, so binary + relative is refused)
+coder         (``Plan(coder=...)``, over the concatenated stream, ``labkit.coding``)
+``zlib``      DEFLATE, level 9 (standard library)
+``huffman``   canonical Huffman code over bytes: a 132-byte table (code lengths and the length),
+              then the codes
+============  ==============================================================================
+
+The named formats of ``FORMATS`` are presets (``plan(name, bits)``): ``fp32`` = ``Plan()``,
+``fp16`` = fp16 weights and vectors, ``int8`` = ``Storage("int8")``, ``nbit`` = ``Storage("int",
+bits)`` (``Storage("binary")`` at ``bits=1``), ``sparse-csr`` / ``sparse-bitmask`` = fp32 values
+with ``sparse="csr"`` / ``"bitmask"``, ``codebook`` = ``Storage("codebook", bits)``.
+
+``size_bytes`` counts arithmetically from shapes and nonzero counts (with a coder it must encode
+the stream); ``export`` writes the real arrays (little-endian, numpy ``tobytes``; bits packed with
+``np.packbits(bitorder="little")``) tensor after tensor with no header: as in a firmware image,
+the architecture (names, shapes) is the code, so ``load`` needs the model and the plan to decode a
+blob. Structural damage (a truncated or overlong blob, impossible pointers or codes, a broken
+coder stream) raises ``ValueError``; a flipped value bit cannot be seen without a checksum.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import coding, validate
 from .quantization import quant
-from . import validate
 from .ui.plots import fmt_bytes
 
 FORMATS = ("fp32", "fp16", "int8", "nbit", "sparse-csr", "sparse-bitmask", "codebook")
+VALUES = ("fp32", "fp16", "int8", "int", "codebook", "binary")
+SPARSE = (None, "csr", "bitmask", "relative")
+CODERS = coding.CODERS
 _NEEDS_BITS = ("nbit", "codebook")
+_WIDTH = {"fp32": 32, "fp16": 16, "int8": 8, "binary": 1}       # bits per stored value
 
 
-def _check(fmt, bits) -> int | None:
-    """The format's bits (``None`` where the format fixes its own width), or a one-line error."""
+# ---- plans ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Storage:
+    """How one tensor is stored: ``values`` (``VALUES``) with their ``bits`` and ``scheme`` (for
+    ``int``), optionally ``sparse`` (``SPARSE``; ``index_bits`` for ``relative``). See the module docstring."""
+    values: str = "fp32"
+    bits: int | None = None
+    scheme: str = "symmetric"
+    sparse: str | None = None
+    index_bits: int | None = None
+
+    def __post_init__(self):
+        v = validate.choice(self.values, VALUES, "storage values")
+        if v in ("int", "codebook"):
+            if self.bits is None:
+                raise ValueError(f"values={v!r} needs bits: pass bits=..., e.g. Storage({v!r}, bits=4)")
+            object.__setattr__(self, "bits", validate.bits(self.bits))
+        elif self.bits is not None:
+            raise ValueError(f"values={v!r} has a fixed width: leave bits=None (bits is for 'int' and 'codebook')")
+        validate.choice(self.scheme, quant.SCHEMES, "quantisation scheme")
+        if self.scheme != "symmetric" and v != "int":
+            raise ValueError(f"scheme={self.scheme!r} is for values='int' only: drop scheme=, or use Storage('int', bits=...)")
+        if v == "int" and self.scheme == "symmetric" and self.bits == 1:
+            raise ValueError("symmetric int needs bits >= 2 (its 1-bit range is {0}): use Storage('binary') "
+                             "for 1 bit per weight, or scheme='affine'")
+        if v == "codebook" and self.bits > 16:
+            raise ValueError(f"codebook bits must be at most 16 (a table of 2**bits centroids), got {self.bits}: e.g. bits=4")
+        validate.choice(self.sparse, SPARSE, "sparsity")
+        if self.sparse != "relative":
+            if self.index_bits is not None:
+                raise ValueError("index_bits is for sparse='relative' only: drop index_bits, or pass sparse='relative'")
+            return
+        if self.index_bits is None:
+            raise ValueError("sparse='relative' needs index_bits: pass index_bits=..., e.g. index_bits=4 (Han et al. use 4 or 8)")
+        if isinstance(self.index_bits, bool) or not isinstance(self.index_bits, int) or not 1 <= self.index_bits <= 16:
+            raise ValueError(f"index_bits must be a whole number from 1 to 16, got {self.index_bits!r}: e.g. index_bits=4")
+        if v == "binary":
+            raise ValueError("binary values cannot store the 0 of a relative-index filler: use sparse='csr' or 'bitmask'")
+
+    @property
+    def name(self) -> str:
+        """A short label, e.g. ``"int4"``, ``"int4-affine"``, ``"codebook4+relative4"``, ``"fp32+csr"``."""
+        s = f"{self.values}{self.bits or ''}" + ("-affine" if self.scheme == "affine" else "")
+        return s + (f"+{self.sparse}{self.index_bits or ''}" if self.sparse else "")
+
+
+_FP32 = Storage()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole model's storage: ``weights`` (tensors with dim >= 2), ``vectors`` (fp32 or fp16),
+    ``per_tensor`` overrides ``{state_dict name: Storage}``, and an optional ``coder`` (``CODERS``)."""
+    weights: Storage = _FP32
+    vectors: Storage = _FP32
+    per_tensor: Mapping[str, Storage] = field(default_factory=dict)
+    coder: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.per_tensor, Mapping) or not all(isinstance(k, str) for k in self.per_tensor):
+            raise TypeError("Plan per_tensor must be a dict {state_dict name: Storage}: e.g. {'0.weight': Storage('fp16')}")
+        for what, s in [("weights", self.weights), ("vectors", self.vectors)] + [
+                (f"per_tensor[{k!r}]", s) for k, s in dict(self.per_tensor).items()]:
+            if not isinstance(s, Storage):
+                raise TypeError(f"Plan {what} must be a Storage, got {type(s).__name__}: e.g. Storage('int', bits=4)")
+        _vector_ok("vectors", self.vectors)
+        object.__setattr__(self, "per_tensor", MappingProxyType(dict(self.per_tensor)))
+        validate.choice(self.coder, CODERS, "coder")
+
+    def __hash__(self):
+        return hash((self.weights, self.vectors, tuple(sorted(self.per_tensor.items())), self.coder))
+
+    def storage(self, name: str, t: torch.Tensor) -> Storage:
+        """The Storage of the stored tensor ``name`` (``t`` tells a weight from a vector)."""
+        s = self.per_tensor.get(name, self.weights if t.dim() >= 2 else self.vectors)
+        return _vector_ok(repr(name), s) if t.dim() < 2 else s
+
+
+def _vector_ok(what: str, s: Storage) -> Storage:
+    if s.values not in ("fp32", "fp16") or s.sparse:
+        raise ValueError(f"{what} is a vector (dim < 2), stored as fp32 or fp16, not {s.name!r}: "
+                         f"give it Storage('fp32') or Storage('fp16')")
+    return s
+
+
+def plan(fmt: str, bits=None) -> Plan:
+    """The Plan of a named format of ``FORMATS`` (``bits`` for ``nbit`` and ``codebook``)."""
     validate.choice(fmt, FORMATS, "storage format")
     if fmt in _NEEDS_BITS and bits is None:
         raise ValueError(f"format {fmt!r} needs bits: pass bits=..., e.g. bits=4")
     b = None if bits is None else validate.bits(bits)
     if fmt == "codebook" and b > 16:
         raise ValueError(f"codebook bits must be at most 16 (a table of 2**bits centroids), got {b}: e.g. bits=4")
-    return b if fmt in _NEEDS_BITS else None
+    if fmt == "fp16":
+        return Plan(Storage("fp16"), Storage("fp16"))
+    if fmt == "nbit":
+        return Plan(Storage("binary") if b == 1 else Storage("int", b))
+    if fmt == "codebook":
+        return Plan(Storage("codebook", b))
+    return Plan({"fp32": _FP32, "int8": Storage("int8"), "sparse-csr": Storage(sparse="csr"),
+                 "sparse-bitmask": Storage(sparse="bitmask")}[fmt])
+
+
+def _as_plan(fmt, bits) -> Plan:
+    """A Plan from a format name (with ``bits``), a Storage (for the weights) or a Plan."""
+    if isinstance(fmt, (Plan, Storage)):
+        if bits is not None:
+            raise ValueError("bits goes inside a Storage when you pass a Plan or Storage: drop bits=")
+        return fmt if isinstance(fmt, Plan) else Plan(fmt)
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format name, a Storage or a Plan, got {type(fmt).__name__}: e.g. 'int8'")
+    return plan(fmt, bits)
+
+
+def _label(fmt) -> str:
+    return repr(fmt) if isinstance(fmt, str) else "this plan"
 
 
 def _state(obj) -> dict:
@@ -67,10 +209,17 @@ def _state(obj) -> dict:
     return validate.module(obj).state_dict()  # anything else raises, naming the fix
 
 
-def _floats(obj) -> list[tuple[str, torch.Tensor]]:
-    """The stored tensors: the floating-point entries of the state_dict, in order."""
-    return [(k, v.detach()) for k, v in _state(obj).items() if v.is_floating_point()]
+def _stored(obj, p: Plan) -> list[tuple[str, torch.Tensor, Storage]]:
+    """(name, tensor, Storage) of the stored tensors: the floating-point state_dict entries, in order."""
+    items = [(k, v.detach()) for k, v in _state(obj).items() if v.is_floating_point()]
+    unknown = sorted(set(p.per_tensor) - {k for k, _ in items})
+    if unknown:
+        raise ValueError(f"plan.per_tensor names {unknown[0]!r}, not a stored tensor of this model: "
+                         f"use its state_dict names, e.g. {items[0][0] if items else 'weight'!r}")
+    return [(k, v, p.storage(k, v)) for k, v in items]
 
+
+# ---- counting ------------------------------------------------------------------------------------
 
 def _packed(n: int, bits: int) -> int:
     return (n * bits + 7) // 8
@@ -84,47 +233,71 @@ def _ptr_dtype(numel: int) -> np.dtype:
     return np.dtype("<u2" if numel < 65536 else "<u4")
 
 
-def _parts(t: torch.Tensor, fmt: str, b: int | None) -> tuple[int, int, int]:
+def _relative(nz: np.ndarray, index_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and gaps (zeros skipped) of the relative-index entries for sorted nonzero positions ``nz``."""
+    step = 2 ** index_bits                                   # a filler after step - 1 skipped zeros
+    prev = np.concatenate([[-1], nz])[:-1]
+    skip = nz - prev - 1
+    fill = skip // step
+    owner = np.repeat(np.arange(len(nz)), fill + 1)          # fillers, then the nonzero they lead to
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(fill + 1) - (fill + 1), fill + 1)
+    last = rank == fill[owner]
+    pos = np.where(last, nz[owner], prev[owner] + step * (rank + 1))
+    return pos, np.where(last, skip[owner] - fill[owner] * step, step - 1)
+
+
+def _parts(t: torch.Tensor, s: Storage) -> tuple[int, int, int]:
     """Bytes of one stored tensor as (payload, index, metadata)."""
     n = t.numel()
-    if fmt == "fp16":
-        return 2 * n, 0, 0
-    if fmt == "fp32" or t.dim() < 2:
-        return 4 * n, 0, 0
-    out = t.shape[0]
-    if fmt == "int8":
-        return n, 0, 4 * out
-    if fmt == "nbit":
-        return _packed(n, b), 0, 4 * out
-    if fmt == "codebook":
-        return _packed(n, b), 0, 4 * 2 ** b
-    nnz = int(torch.count_nonzero(t))
-    if fmt == "sparse-bitmask":
-        return 4 * nnz, _packed(n, 1), 0
-    cols = math.prod(t.shape[1:])
-    return 4 * nnz, nnz * _col_dtype(cols).itemsize + (out + 1) * _ptr_dtype(n).itemsize, 0
+    if t.dim() < 2:
+        return _packed(n, _WIDTH[s.values]), 0, 0
+    out, cols = t.shape[0], math.prod(t.shape[1:])
+    stored, index = n, 0
+    if s.sparse:
+        stored = int(torch.count_nonzero(t))
+        if s.sparse == "bitmask":
+            index = _packed(n, 1)
+        elif s.sparse == "csr":
+            index = stored * _col_dtype(cols).itemsize + (out + 1) * _ptr_dtype(n).itemsize
+        else:                                        # + one filler per 2**index_bits zeros skipped
+            nz = torch.nonzero(t.reshape(-1)).reshape(-1).cpu().numpy()
+            stored += int(((np.diff(nz, prepend=-1) - 1) // 2 ** s.index_bits).sum())
+            index = 4 + _packed(stored, s.index_bits)
+    meta = {"fp32": 0, "fp16": 0, "codebook": 4 * 2 ** (s.bits or 0)}.get(s.values, 4 * out)
+    if s.scheme == "affine":
+        meta += _packed(out, s.bits)
+    return _packed(stored, _WIDTH.get(s.values, s.bits)), index, meta
 
 
-def size_report(model, fmt, bits=None) -> list[dict]:
-    """Per stored tensor: name, shape, numel, kind ("weight"/"vector"), bytes, and its split into
-    ``payload`` (one entry per stored value: values or codes), ``index`` (where sparse values
-    sit: bitmask, column indices, row pointers) and ``metadata`` (scales, centroid tables)."""
-    b = _check(fmt, bits)
+def size_report(model, fmt="fp32", bits=None) -> list[dict]:
+    """Per stored tensor: name, shape, numel, kind ("weight"/"vector"), storage (``Storage.name``),
+    bytes, and its split into ``payload`` (one entry per stored value: values or codes), ``index``
+    (where sparse values sit: bitmask, column indices, row pointers, relative gaps) and
+    ``metadata`` (scales, zero-points, centroid tables). With a coder, a last row of kind "coder"
+    holds the coder's change (coded minus raw bytes; its table in ``metadata``), so the rows'
+    bytes always add up to ``size_bytes``."""
+    p = _as_plan(fmt, bits)
     rows = []
-    for name, t in _floats(model):
-        payload, index, meta = _parts(t, fmt, b)
-        rows.append(dict(name=name, shape=tuple(t.shape), numel=t.numel(),
-                         kind="weight" if t.dim() >= 2 else "vector", bytes=payload + index + meta,
-                         payload=payload, index=index, metadata=meta))
+    for name, t, s in _stored(model, p):
+        payload, index, meta = _parts(t, s)
+        rows.append(dict(name=name, shape=tuple(t.shape), numel=t.numel(), kind="weight" if t.dim() >= 2 else "vector",
+                         storage=s.name, bytes=payload + index + meta, payload=payload, index=index, metadata=meta))
+    if p.coder:
+        raw = _raw(model, p)
+        change, table = coding.encoded_size(raw, p.coder) - len(raw), coding.header_bytes(p.coder)
+        rows.append(dict(name=f"({p.coder} coder)", shape=(), numel=len(raw), kind="coder", storage=p.coder,
+                         bytes=change, payload=change - table, index=0, metadata=table))
     return rows
 
 
 def size_bytes(model_or_state_dict, fmt="fp32", bits=None) -> int:
-    """Bytes the model takes under ``fmt`` (see ``FORMATS``), counted from shapes, no export.
-
-    ``bits`` is needed by ``nbit`` (1..32) and ``codebook`` (1..16); other formats ignore it."""
+    """Bytes the model takes under ``fmt``: a format name of ``FORMATS`` (with ``bits`` for ``nbit``,
+    1..32, and ``codebook``, 1..16; other formats ignore it), a ``Storage`` for the weights, or a
+    ``Plan``. Counted from shapes and nonzeros without an export, except that a coder must encode."""
     return sum(r["bytes"] for r in size_report(model_or_state_dict, fmt, bits))
 
+
+# ---- export --------------------------------------------------------------------------------------
 
 def _pack(codes: np.ndarray, bits: int) -> np.ndarray:
     """Unsigned ``bits``-bit codes packed densely, least significant bit first."""
@@ -138,106 +311,188 @@ def _unpack(buf: np.ndarray, n: int, bits: int) -> np.ndarray:
     return (planes.astype(np.uint64) << np.arange(bits, dtype=np.uint64)).sum(1, dtype=np.uint64)
 
 
-def _encode(t: torch.Tensor, fmt: str, b: int | None) -> list[np.ndarray]:
-    """The typed arrays that store one tensor, in blob order."""
-    w = t.cpu().float()
-    a = w.numpy()
-    if fmt == "fp16":
-        return [a.astype("<f2")]
-    if fmt == "fp32" or t.dim() < 2:
-        return [a.astype("<f4")]
-    if fmt in ("int8", "nbit"):
-        q, scale = quant.quantize_symmetric(w, 8 if fmt == "int8" else b)
-        if fmt == "int8":
-            return [scale.numpy().astype("<f4"), q.numpy().astype(np.int8)]
-        codes = (q > 0) if b == 1 else q + (2 ** (b - 1) - 1)
-        return [scale.numpy().astype("<f4"), _pack(codes.numpy(), b)]
-    if fmt == "codebook":
-        codebook, idx = quant.kmeans_codebook(w, b)
+def _sparse(w: np.ndarray, s: Storage) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Flat positions of the stored entries of the (out, cols) matrix ``w`` and its index arrays."""
+    flat = w.reshape(-1)
+    nz = np.flatnonzero(flat)
+    if s.sparse == "bitmask":
+        return nz, [np.packbits(flat != 0, bitorder="little")]
+    if s.sparse == "csr":
+        ptr = np.concatenate([[0], np.cumsum(np.count_nonzero(w, axis=1))]).astype(_ptr_dtype(w.size))
+        return nz, [ptr, (nz % w.shape[1]).astype(_col_dtype(w.shape[1]))]
+    pos, gaps = _relative(nz, s.index_bits)
+    return pos, [np.array([len(pos)], "<u4"), _pack(gaps, s.index_bits)]
+
+
+def _with_zero(codebook: torch.Tensor, bits: int) -> torch.Tensor:
+    """``codebook`` holding an exact 0.0 (for relative-index fillers): added if there is room,
+    else it replaces the centroid nearest zero. Stays sorted."""
+    if (codebook == 0).any():
+        return codebook
+    if codebook.numel() < 2 ** bits:
+        return torch.cat([codebook, codebook.new_zeros(1)]).sort().values
+    return torch.where(torch.arange(codebook.numel()) == codebook.abs().argmin(), 0.0, codebook)
+
+
+def _values(w: np.ndarray, pos: np.ndarray | None, s: Storage) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(metadata arrays, payload arrays) storing ``w``'s entries at flat positions ``pos`` (all if None)."""
+    v = w.reshape(-1) if pos is None else w.reshape(-1)[pos]
+    if s.values in ("fp32", "fp16"):
+        return [], [v.astype("<f4" if s.values == "fp32" else "<f2")]
+    out, b, wt = w.shape[0], s.bits, torch.from_numpy(w)
+    if s.values == "binary":
+        if pos is None:
+            scale = quant.quantize_symmetric(wt, 1)[1].numpy()
+        else:
+            rows = pos // w.shape[1]
+            scale = np.bincount(rows, np.abs(v), out) / np.maximum(np.bincount(rows, minlength=out), 1)
+        return [scale.astype("<f4")], [_pack(v >= 0, 1)]
+    if s.values == "codebook":
+        if pos is None:
+            codebook, idx = quant.kmeans_codebook(wt, b)
+        else:                                       # shared by the nonzeros; fillers need an exact 0
+            codebook, idx = quant.kmeans_codebook(torch.from_numpy(v[v != 0]), b)
+            if s.sparse == "relative":
+                codebook = _with_zero(codebook, b)
+                idx = torch.from_numpy(np.searchsorted(((codebook[1:] + codebook[:-1]) / 2).numpy(), v))
         table = np.zeros(2 ** b, "<f4")
         table[:codebook.numel()] = codebook.numpy()
-        return [table, _pack(idx.numpy(), b)]
-    dense = a.reshape(t.shape[0], math.prod(t.shape[1:]))
-    mask = dense != 0
-    if fmt == "sparse-bitmask":
-        return [np.packbits(mask.reshape(-1), bitorder="little"), dense[mask].astype("<f4")]
-    ptr = np.concatenate([[0], np.cumsum(mask.sum(1))]).astype(_ptr_dtype(t.numel()))
-    return [ptr, np.nonzero(mask)[1].astype(_col_dtype(dense.shape[1])), dense[mask].astype("<f4")]
+        return [table], [_pack(idx.numpy().reshape(-1), b)]
+    if s.scheme == "affine":
+        scale, zero = quant.qparams(wt.amin(1), wt.amax(1), b, "affine")
+        q = quant.quantize(wt, scale, zero, b, "affine", dim=0).numpy().reshape(-1)
+        return [scale.numpy().astype("<f4"), _pack(zero.numpy(), b)], [_pack(q if pos is None else q[pos], b)]
+    q, scale = quant.quantize_symmetric(wt, b or 8)
+    q = q.numpy().reshape(-1) if pos is None else q.numpy().reshape(-1)[pos]
+    return [scale.numpy().astype("<f4")], [q.astype(np.int8) if s.values == "int8" else _pack(q + (2 ** (b - 1) - 1), b)]
+
+
+def _encode(t: torch.Tensor, s: Storage) -> list[np.ndarray]:
+    """The typed arrays that store one tensor, in blob order: metadata, index, payload."""
+    a = t.cpu().float().numpy()
+    if t.dim() < 2:
+        return [a.reshape(-1).astype("<f4" if s.values == "fp32" else "<f2")]
+    w = a.reshape(t.shape[0], -1)
+    pos, index = _sparse(w, s) if s.sparse else (None, [])
+    meta, payload = _values(w, pos, s)
+    return meta + index + payload
+
+
+def _raw(model, p: Plan) -> bytes:
+    return b"".join(arr.tobytes() for _, t, s in _stored(model, p) for arr in _encode(t, s))
 
 
 def export(model, fmt="fp32", bits=None) -> bytes:
-    """The real serialisation: each stored tensor's arrays, concatenated in state_dict order, no header."""
-    b = _check(fmt, bits)
-    return b"".join(arr.tobytes() for _, t in _floats(model) for arr in _encode(t, fmt, b))
+    """The real serialisation: each stored tensor's arrays, concatenated in state_dict order, no
+    header, then through the plan's coder if it has one. ``fmt``/``bits`` as for ``size_bytes``."""
+    p = _as_plan(fmt, bits)
+    return coding.encode(_raw(model, p), p.coder)
 
+
+# ---- load ----------------------------------------------------------------------------------------
 
 class _Reader:
     """Reads typed arrays one after the other from a blob."""
 
-    def __init__(self, blob):
-        self.buf, self.pos = memoryview(blob).cast("B"), 0
+    def __init__(self, blob, fmt):
+        self.buf, self.pos, self.fmt = memoryview(blob).cast("B"), 0, _label(fmt)
 
     def take(self, dtype, count: int) -> np.ndarray:
         dtype = np.dtype(dtype)
         end = self.pos + dtype.itemsize * count
         if end > len(self.buf):
-            raise ValueError(f"blob has only {len(self.buf)} bytes, too few for this model: "
+            raise ValueError(f"blob has only {len(self.buf)} bytes, too few for this model under {self.fmt}: "
                              f"load with the same model, fmt and bits as export")
         a = np.frombuffer(self.buf, dtype, count, self.pos).copy()
         self.pos = end
         return a
 
+    def bits(self, n: int, bits: int) -> np.ndarray:
+        return _unpack(self.take(np.uint8, _packed(n, bits)), n, bits).astype(np.int64)
 
-def _decode(r: _Reader, t: torch.Tensor, fmt: str, b: int | None) -> np.ndarray:
-    """One tensor back as a float array of its shape (inverse of ``_encode``)."""
+    def corrupt(self, what: str) -> ValueError:
+        return ValueError(f"corrupt blob: {what} at byte {self.pos}: load with the same model, fmt and bits as export")
+
+
+def _positions(r: _Reader, s: Storage, out: int, cols: int) -> np.ndarray:
+    """Read a sparse index; the flat positions of the stored entries, checked."""
+    n = out * cols
+    if s.sparse == "bitmask":
+        return np.flatnonzero(np.unpackbits(r.take(np.uint8, _packed(n, 1)), count=n, bitorder="little"))
+    if s.sparse == "csr":
+        ptr = r.take(_ptr_dtype(n), out + 1).astype(np.int64)
+        counts = np.diff(ptr)
+        if ptr[0] != 0 or (counts < 0).any() or (counts > cols).any():
+            raise r.corrupt("row pointers that are not a valid CSR")
+        col = r.take(_col_dtype(cols), int(ptr[-1])).astype(np.int64)
+        pos = np.repeat(np.arange(out), counts) * cols + col
+        if (col >= cols).any() or (np.diff(pos) <= 0).any():
+            raise r.corrupt("column indices out of range or out of order")
+        return pos
+    count = int(r.take("<u4", 1)[0])
+    if count > n:
+        raise r.corrupt(f"{count} relative-index entries for {n} positions")
+    pos = np.cumsum(r.bits(count, s.index_bits) + 1) - 1
+    if count and pos[-1] >= n:
+        raise r.corrupt(f"relative indices that run past the tensor's {n} positions")
+    return pos
+
+
+def _decode(r: _Reader, t: torch.Tensor, s: Storage) -> np.ndarray:
+    """One tensor back as a float32 array of its shape (inverse of ``_encode``)."""
     n, shape = t.numel(), tuple(t.shape)
-    if fmt == "fp16":
-        return r.take("<f2", n).reshape(shape)
-    if fmt == "fp32" or t.dim() < 2:
-        return r.take("<f4", n).reshape(shape)
-    out, cols = shape[0], math.prod(shape[1:])
-    if fmt in ("int8", "nbit"):
-        scale = torch.from_numpy(r.take("<f4", out))
-        if fmt == "int8":
-            q = r.take(np.int8, n).astype(np.int64)
+    if t.dim() < 2:
+        return r.take("<f4" if s.values == "fp32" else "<f2", n).astype(np.float32).reshape(shape)
+    out, cols, b = shape[0], math.prod(shape[1:]), s.bits
+    meta = {}
+    if s.values == "codebook":
+        meta["table"] = r.take("<f4", 2 ** b)
+    elif s.values not in ("fp32", "fp16"):
+        meta["scale"] = torch.from_numpy(r.take("<f4", out))
+        if s.scheme == "affine":
+            meta["zero"] = torch.from_numpy(r.bits(out, b))
+    pos = _positions(r, s, out, cols) if s.sparse else np.arange(n)
+    rows, m = torch.from_numpy(pos // max(cols, 1)), len(pos)
+    if s.values in ("fp32", "fp16"):
+        v = r.take("<f4" if s.values == "fp32" else "<f2", m).astype(np.float32)
+    elif s.values == "codebook":
+        v = meta["table"][r.bits(m, b)]
+    else:
+        if s.values == "binary":
+            q = 2 * r.bits(m, 1) - 1
+        elif s.values == "int8":
+            q = r.take(np.int8, m).astype(np.int64)
         else:
-            codes = _unpack(r.take(np.uint8, _packed(n, b)), n, b).astype(np.int64)
-            q = 2 * codes - 1 if b == 1 else codes - (2 ** (b - 1) - 1)
-        return quant.dequantize_symmetric(torch.from_numpy(q.reshape(shape)), scale).numpy()
-    if fmt == "codebook":
-        table = r.take("<f4", 2 ** b)
-        return table[_unpack(r.take(np.uint8, _packed(n, b)), n, b).astype(np.int64)].reshape(shape)
-    dense = np.zeros((out, cols), np.float32)
-    if fmt == "sparse-bitmask":
-        mask = np.unpackbits(r.take(np.uint8, _packed(n, 1)), count=n, bitorder="little").astype(bool)
-        dense[mask.reshape(out, cols)] = r.take("<f4", int(mask.sum()))
-        return dense.reshape(shape)
-    ptr = r.take(_ptr_dtype(n), out + 1).astype(np.int64)
-    col = r.take(_col_dtype(cols), int(ptr[-1])).astype(np.int64)
-    dense[np.repeat(np.arange(out), np.diff(ptr)), col] = r.take("<f4", int(ptr[-1]))
+            q = r.bits(m, b) - (meta["zero"][rows].numpy() if s.scheme == "affine" else 2 ** (b - 1) - 1)
+        if s.values != "binary" and s.scheme == "symmetric" and (np.abs(q) > 2 ** ((b or 8) - 1) - 1).any():
+            raise r.corrupt("a code outside the symmetric range")
+        v = (torch.from_numpy(q).float() * meta["scale"][rows]).numpy()
+    dense = np.zeros(n, np.float32)
+    dense[pos] = v
     return dense.reshape(shape)
 
 
 def load(blob: bytes, model, fmt, bits=None) -> dict:
-    """Decode an ``export`` blob into a state_dict for ``model``'s shapes.
+    """Decode an ``export`` blob into a state_dict for ``model``'s shapes (``fmt``/``bits`` as for ``export``).
 
-    fp32 and the sparse formats come back exactly; fp16 as its half-precision values; int8,
-    nbit and codebook as their dequantised values. Integer buffers (not stored) are copied
-    from ``model`` so ``model.load_state_dict(load(...))`` works. The blob must be consumed exactly.
+    fp32 and the sparse structure come back exactly; fp16 as its half-precision values; int8,
+    int, binary and codebook values as their dequantised values. Integer buffers (not stored) are
+    copied from ``model`` so ``model.load_state_dict(load(...))`` works. The blob must be consumed exactly.
     """
-    b = _check(fmt, bits)
+    p = _as_plan(fmt, bits)
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise TypeError(f"blob must be bytes, got {type(blob).__name__}: pass export(model, fmt) "
                         f"or Path(file).read_bytes()")
-    r = _Reader(blob)
+    r = _Reader(coding.decode(blob, p.coder) if p.coder else blob, fmt)
+    stored = {k: s for k, _, s in _stored(model, p)}
     out = {}
     for name, t in _state(model).items():
-        if t.is_floating_point():
-            out[name] = torch.from_numpy(np.ascontiguousarray(_decode(r, t, fmt, b))).reshape(t.shape).to(t.dtype)
+        if name in stored:
+            out[name] = torch.from_numpy(np.ascontiguousarray(_decode(r, t, stored[name]))).reshape(t.shape).to(t.dtype)
         else:
             out[name] = t.detach().clone()
     if r.pos != len(r.buf):
-        raise ValueError(f"blob has {len(r.buf)} bytes but this model needs {r.pos} under {fmt!r}: "
+        raise ValueError(f"blob has {len(r.buf)} bytes but this model needs {r.pos} under {_label(fmt)}: "
                          f"load with the same model, fmt and bits as export")
     return out
 

@@ -1,11 +1,12 @@
 """labkit.size and labkit.quant: byte counts proven against real exports, round trips, errors."""
 import os
+import zlib
 
 import pytest
 import torch
 from torch import nn
 
-from labkit import size
+from labkit import coding, size
 from labkit.quantization import quant
 
 CASES = [("fp32", None), ("fp16", None), ("int8", None), ("sparse-csr", None), ("sparse-bitmask", None)]
@@ -238,3 +239,215 @@ def test_human():
     assert size.human(1536) == "1.50 KiB"
     assert size.human(int(2.25 * 2 ** 20)) == "2.25 MiB"
     assert size.human(size.size_bytes(linear())) == "176 B"
+
+
+# ---- composable plans: values x sparsity x coder, per-tensor overrides ---------------------------
+
+S, P = size.Storage, size.Plan
+PLANS = {
+    "codebook4+relative4+huffman": P(S("codebook", 4, sparse="relative", index_bits=4), coder="huffman"),
+    "int3+csr": P(S("int", 3, sparse="csr")),
+    "binary+bitmask": P(S("binary", sparse="bitmask")),
+    "int4-affine": P(S("int", 4, scheme="affine")),
+    "fp16+zlib": P(S("fp16"), S("fp16"), coder="zlib"),
+    "fp32+relative2": P(S(sparse="relative", index_bits=2)),
+    "int8+relative8+zlib": P(S("int8", sparse="relative", index_bits=8), coder="zlib"),
+    "int2-affine+csr+huffman": P(S("int", 2, scheme="affine", sparse="csr"), coder="huffman"),
+    "int5-affine+relative3": P(S("int", 5, scheme="affine", sparse="relative", index_bits=3)),
+    "codebook3+csr": P(S("codebook", 3, sparse="csr")),
+    "codebook1+relative2": P(S("codebook", 1, sparse="relative", index_bits=2)),
+    "binary+huffman": P(S("binary"), coder="huffman"),
+    "fp16+relative3": P(S("fp16", sparse="relative", index_bits=3)),
+    "int6+bitmask": P(S("int", 6, sparse="bitmask")),
+    "per-tensor mix+huffman": P(S("int", 4, sparse="relative", index_bits=2), S("fp16"), coder="huffman",
+                                per_tensor={"0.weight": S("codebook", 2, sparse="bitmask"), "1.running_var": S()}),
+    "per-tensor binary/affine": P(S("binary"), per_tensor={"4.weight": S("int", 6, "affine", "relative", 3)}),
+}
+
+
+def represent(w, s):
+    """What Storage ``s`` keeps of the weight ``w``, computed here from labkit.quant alone."""
+    shape, w = w.shape, w.reshape(w.shape[0], -1).float()
+    keep = w != 0 if s.sparse else torch.ones_like(w, dtype=torch.bool)
+    if s.values == "fp16":
+        r = w.half().float()
+    elif s.values in ("int8", "int") and s.scheme == "symmetric":
+        r = quant.dequantize_symmetric(*quant.quantize_symmetric(w, s.bits or 8))
+    elif s.values == "int":
+        scale, zero = quant.qparams(w.amin(1), w.amax(1), s.bits, "affine")
+        r = quant.dequantize(quant.quantize(w, scale, zero, s.bits, "affine", dim=0), scale, zero, dim=0)
+    elif s.values == "binary":                         # alpha = mean |w| of the stored values of a row
+        r = torch.where(w >= 0, 1.0, -1.0) * ((w.abs() * keep).sum(1) / keep.sum(1).clamp(min=1))[:, None]
+    elif s.values == "codebook":
+        r = torch.zeros_like(w)
+        codebook, idx = quant.kmeans_codebook(w[keep], s.bits)
+        r[keep] = codebook[idx]
+    else:
+        r = w
+    return (r * keep).reshape(shape)
+
+
+def representable(p, seed=0):
+    """``tiny(0.7)`` with every tensor already on the grid of ``p`` (so that decoding is exact)."""
+    m = tiny(0.7, seed)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for k, t in m.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            s = p.storage(k, t)
+            w = t.view(t.shape[0], -1) if t.dim() >= 2 else t
+            alpha = 2.0 ** -torch.arange(w.shape[0] if t.dim() >= 2 else 1).remainder(3)[:, None]  # dyadic: exact means
+            if t.dim() >= 2 and s.values == "codebook":            # 2**bits - 1 shared nonzero levels
+                levels = torch.tensor([0.5, -0.25, 1.5, -2.0, 0.75, -0.375, 3.0, -1.25])[:2 ** s.bits - 1]
+                w.copy_(levels[torch.randint(0, len(levels), w.shape, generator=g)] * (w != 0))
+            elif t.dim() >= 2 and s.values == "binary":
+                w.copy_(torch.where(w >= 0, 1.0, -1.0) * alpha * ((w != 0) if s.sparse else 1))
+            else:
+                t.copy_(represent(t, s) if t.dim() >= 2 else t.to(torch.float16 if s.values == "fp16" else t.dtype).float())
+    return m
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_plan_count_matches_export_and_decodes_to_what_it_represents(name, tmp_path):
+    p = PLANS[name]
+    m = representable(p)
+    blob = size.export(m, p)
+    assert size.size_bytes(m, p) == len(blob) == size.write(m, tmp_path / "m.bin", p) == os.path.getsize(tmp_path / "m.bin")
+    assert size.size_bytes(m.state_dict(), p) == len(blob)
+    report = size.size_report(m, p)
+    assert sum(r["bytes"] for r in report) == len(blob)
+    assert all(r["bytes"] == r["payload"] + r["index"] + r["metadata"] for r in report)
+    assert [r["kind"] for r in report].count("coder") == (p.coder is not None)
+    sd = size.load(blob, tiny(seed=5), p)                          # decoded into a model with other weights
+    for k, v in m.state_dict().items():
+        if v.is_floating_point() and v.dim() >= 2:
+            assert torch.equal(sd[k], represent(v, p.storage(k, v))), k    # exactly the format's values
+            assert torch.allclose(sd[k], v, rtol=1e-6, atol=0), k          # ... which the model already held
+        else:
+            assert torch.equal(sd[k], v), k
+
+
+def test_presets_are_plans():
+    m = tiny()
+    for fmt, bits in CASES:
+        p = size.plan(fmt, bits)
+        assert size.export(m, p) == size.export(m, fmt, bits) and size.size_bytes(m, p) == size.size_bytes(m, fmt, bits)
+    assert size.plan("nbit", 1) == P(S("binary")) and size.plan("nbit", 4) == P(S("int", 4))
+    assert size.plan("fp16") == P(S("fp16"), S("fp16")) and size.plan("sparse-csr") == P(S(sparse="csr"))
+    assert size.export(m, S("codebook", 3)) == size.export(m, "codebook", 3)      # a Storage is a plan for the weights
+    assert [r["storage"] for r in size.size_report(m, PLANS["per-tensor mix+huffman"])][:2] == ["codebook2+bitmask", "fp16"]
+    assert S("int", 4, "affine", "relative", 8).name == "int4-affine+relative8"
+    assert hash(PLANS["per-tensor mix+huffman"]) == hash(P(**{**PLANS["per-tensor mix+huffman"].__dict__}))
+
+
+def test_hand_counts_plans():
+    m = linear()                                                        # Linear(10, 4): 40 weights, 4 biases
+    assert size.size_bytes(m, S("int", 4, "affine")) == 20 + 4 * 4 + 2 + 16   # codes, scales, 4-bit zero-points, bias
+    assert size.size_bytes(m, S("binary")) == 5 + 16 + 16 == size.size_bytes(m, "nbit", 1)
+    assert size.export(m, S("binary")) == size.export(m, "nbit", 1)
+    five = linear(nnz=5)                                                # nonzeros at positions 0, 7, 14, 21, 28
+    rel = size.size_report(five, S("codebook", 2, sparse="relative", index_bits=3))[0]
+    assert (rel["payload"], rel["index"], rel["metadata"]) == (2, 4 + 2, 4 * 4)      # gaps 0, 6, 6, 6, 6: no filler
+    rel = size.size_report(five, S("int8", sparse="relative", index_bits=2))[0]
+    assert (rel["payload"], rel["index"], rel["metadata"]) == (9, 4 + 3, 4 * 4)      # 4 fillers: 9 entries
+
+
+def test_relative_index_layout_with_fillers():
+    m = nn.Linear(20, 1, bias=False)
+    with torch.no_grad():
+        m.weight.zero_()
+        m.weight[0, [0, 3, 19]] = torch.tensor([1.0, -2.0, 3.0])
+    p = S(sparse="relative", index_bits=2)                              # at most 3 zeros skipped per entry
+    gaps = bytes([0 | 2 << 2 | 3 << 4 | 3 << 6, 3 | 3 << 2])             # 0, 2, then fillers at 7, 11, 15, then 3
+    values = torch.tensor([1.0, -2, 0, 0, 0, 3]).numpy().tobytes()
+    assert size.export(m, p) == (6).to_bytes(4, "little") + gaps + values
+    assert size.size_bytes(m, p) == 4 + 2 + 24
+    assert torch.equal(size.load(size.export(m, p), m, p)["weight"], m.weight)
+    shared = size.load(size.export(m, S("codebook", 2, sparse="relative", index_bits=2)), m,
+                       S("codebook", 2, sparse="relative", index_bits=2))["weight"]
+    assert torch.equal(shared, m.weight)                               # the fillers' 0.0 is in the table
+
+
+def test_coders():
+    m = tiny()
+    raw = size.export(m, "int8")
+    assert size.export(m, P(S("int8"), coder="zlib")) == zlib.compress(raw, 9)
+    huff = size.export(m, P(S("int8"), coder="huffman"))
+    assert huff == coding.huffman_encode(raw) and coding.huffman_decode(huff) == raw
+    sparse = nn.Linear(256, 64)
+    with torch.no_grad():
+        sparse.weight.mul_(torch.rand_like(sparse.weight) >= 0.9)
+    sizes = [size.size_bytes(sparse, p) for p in ("fp32", "sparse-csr", S("codebook", 4, sparse="csr"),
+                                                  S("codebook", 4, sparse="relative", index_bits=4))]
+    assert sizes == sorted(sizes, reverse=True)                         # each Deep Compression stage helps
+    assert size.size_bytes(sparse, P(coder="huffman")) < size.size_bytes(sparse) / 3   # mostly zero bytes
+
+
+def test_huffman_layout():
+    table = bytearray(128)
+    table[48], table[49] = 1 << 4, 2 | 2 << 4                           # "a" (97): 1 bit, "b" and "c": 2 bits
+    assert coding.huffman_encode(b"aaaabbc") == bytes(table) + (7).to_bytes(4, "little") + bytes([0b00001010, 0b11000000])
+    for data in (b"", b"x", b"xxxxx", bytes(range(256)) * 3, bytes([0] * 500 + [1, 2, 3])):
+        blob = coding.huffman_encode(data)
+        assert coding.huffman_decode(blob) == data and coding.huffman_size(data) == len(blob)
+    skewed = bytes(sum(([i] * round(1.618 ** i) for i in range(28)), []))  # Fibonacci counts: a deep tree
+    counts = torch.bincount(torch.tensor(list(skewed)), minlength=256).numpy()
+    assert coding._tree_lengths(counts).max() > coding.MAX_LEN >= coding.code_lengths(counts).max()
+    assert coding.huffman_decode(coding.huffman_encode(skewed)) == skewed
+
+
+def _damage(blob, at, value):
+    b = bytearray(blob)
+    b[at] = value
+    return bytes(b)
+
+
+@pytest.mark.parametrize("p,damage", [
+    (PLANS["int3+csr"], lambda b: b[:-1]),
+    (PLANS["int3+csr"], lambda b: b + b"\0"),
+    (PLANS["int3+csr"], lambda b: _damage(b, 4 * 4, 200)),                 # first row pointer after the scales
+    (PLANS["fp32+relative2"], lambda b: _damage(b, 3, 1)),                 # entry count > numel
+    (PLANS["fp32+relative2"], lambda b: _damage(b, 4, 255)),               # gaps that run past the tensor
+    (P(S("int", 3)), lambda b: _damage(b, 4 * 4, 255)),                    # code 7 is outside -3..3
+    (PLANS["fp16+zlib"], lambda b: b[:-1]),
+    (PLANS["fp16+zlib"], lambda b: b + b"\0"),
+    (PLANS["fp16+zlib"], lambda b: b"\0" * 10),
+    (PLANS["binary+huffman"], lambda b: b[:-1]),
+    (PLANS["binary+huffman"], lambda b: b + b"\0"),
+    (PLANS["binary+huffman"], lambda b: bytes([0x11] * 128) + b[128:]),   # every value a 1-bit code
+    (PLANS["binary+huffman"], lambda b: b[:100]),
+])
+def test_corrupt_blobs_raise_one_line(p, damage):
+    m = representable(p)
+    with pytest.raises(ValueError) as e:
+        size.load(damage(size.export(m, p)), m, p)
+    assert "\n" not in str(e.value) and ("same" in str(e.value))
+
+
+@pytest.mark.parametrize("call,fix", [
+    (lambda m: S("int"), "needs bits"),
+    (lambda m: S("int", 1), "Storage('binary')"),
+    (lambda m: S("int", 33), "from 1 to 32"),
+    (lambda m: S("fp32", bits=8), "leave bits=None"),
+    (lambda m: S("codebook", 17), "at most 16"),
+    (lambda m: S("fp16", scheme="affine"), "values='int' only"),
+    (lambda m: S("int", 4, scheme="asymmetric"), "unknown quantisation scheme"),
+    (lambda m: S(sparse="coo"), "unknown sparsity"),
+    (lambda m: S(sparse="relative"), "needs index_bits"),
+    (lambda m: S(sparse="relative", index_bits=0), "from 1 to 16"),
+    (lambda m: S(sparse="csr", index_bits=4), "drop index_bits"),
+    (lambda m: S("binary", sparse="relative", index_bits=4), "use sparse='csr' or 'bitmask'"),
+    (lambda m: P("int8"), "must be a Storage"),
+    (lambda m: P(per_tensor=[("weight", S())]), "must be a dict"),
+    (lambda m: P(vectors=S("int", 8)), "give it Storage('fp32')"),
+    (lambda m: P(coder="gzip"), "unknown coder"),
+    (lambda m: size.size_bytes(m, P(per_tensor={"fc.weight": S("fp16")})), "not a stored tensor"),
+    (lambda m: size.export(m, P(per_tensor={"bias": S("int", 4)})), "give it Storage('fp32')"),
+    (lambda m: size.size_bytes(m, P(S("int", 4)), 4), "drop bits="),
+    (lambda m: size.load(b"", m, 8), "format name, a Storage or a Plan"),
+])
+def test_bad_plans_name_the_fix(call, fix):
+    with pytest.raises((ValueError, TypeError), match=fix.replace("(", r"\(").replace(")", r"\)")) as e:
+        call(linear())
+    assert "\n" not in str(e.value)

@@ -261,47 +261,36 @@ def share_weights(model: nn.Module, bits: int, iters: int = 20, fold: bool = Fal
     return model
 
 
-def _tensor_formats(model: nn.Module) -> list[tuple[str, torch.Tensor, str, int | None]]:
-    """(name, tensor, format, bits) of every stored tensor, in state_dict order."""
-    bits_of = {f"{n}.layer.weight": m.weight_bits for n, m in quant_layers(model).items() if m.weight_bits is not None}
+# ---- honest size ---------------------------------------------------------------------------------
+
+def _plan(model: nn.Module) -> size.Plan:
+    """The storage plan of a quantised model: each quantised weight as ``labkit.size``'s ``nbit``
+    (packed codes plus an fp32 scale per output channel), every other tensor fp32."""
+    per_tensor = {}
     for n, m in quant_layers(model).items():
-        if m.weight_bits is not None and not m.frozen:
+        if m.weight_bits is None:
+            continue
+        if not m.frozen:
             raise ValueError(f"layer {n!r} is not frozen: call ptq.freeze_(model) before counting or exporting its bytes")
-        if m.weight_bits is not None and m.granularity != "channel":
+        if m.granularity != "channel":
             raise ValueError(f"layer {n!r} is quantised per tensor; the stored format keeps one scale per output "
                              f"channel: count it with granularity='channel'")
-    out = []
-    for k, v in model.state_dict().items():
-        if v.is_floating_point():
-            b = bits_of.get(k)
-            out.append((k, v, "fp32" if b is None else "nbit", b))
-    return out
+        per_tensor[f"{n}.layer.weight"] = size.plan("nbit", m.weight_bits).weights
+    return size.Plan(per_tensor=per_tensor)
 
 
 def size_bytes(model: nn.Module) -> int:
     """Bytes a deployment stores for a quantised model (uniform or mixed bits): each quantised
     weight as packed ``bits``-bit codes plus an fp32 scale per output channel; everything else
     (biases, activation scales and zero-points, unquantised weights) as fp32. Equals ``len(export(model))``."""
-    return sum(size.size_bytes({k: v}, fmt, b) for k, v, fmt, b in _tensor_formats(model))
+    return size.size_bytes(model, _plan(model))
 
 
 def export(model: nn.Module) -> bytes:
-    """The real bytes behind ``size_bytes``: each tensor through ``labkit.size.export`` in state_dict order."""
-    return b"".join(size.export({k: v}, fmt, b) for k, v, fmt, b in _tensor_formats(model))
+    """The real bytes behind ``size_bytes``: ``labkit.size.export`` under the model's plan."""
+    return size.export(model, _plan(model))
 
 
 def load(blob: bytes, model: nn.Module) -> dict:
-    """Decode ``export(model)`` back into a state_dict for ``model`` (the inverse, tensor by tensor)."""
-    state, pos = {}, 0
-    formats = {k: (fmt, b) for k, _, fmt, b in _tensor_formats(model)}
-    for k, v in model.state_dict().items():
-        if k not in formats:
-            state[k] = v.detach().clone()
-            continue
-        fmt, b = formats[k]
-        n = size.size_bytes({k: v}, fmt, b)
-        state.update(size.load(bytes(blob[pos:pos + n]), {k: v}, fmt, b))
-        pos += n
-    if pos != len(blob):
-        raise ValueError(f"blob has {len(blob)} bytes but this model needs {pos}: load with the model that exported it")
-    return state
+    """Decode ``export(model)`` back into a state_dict for ``model`` (``labkit.size.load`` under its plan)."""
+    return size.load(blob, model, _plan(model))
