@@ -4,11 +4,12 @@
 - ``count_macs``: multiply-accumulates of one forward pass of one sample, exact for
   ``Conv2d`` (any stride, padding, dilation, groups) and ``Linear``; other layers
   (BatchNorm, activations, pooling, the residual adds) are not counted, as in the papers.
-- ``latency``: median wall time of a forward pass under ``torch.inference_mode()``,
-  after warm-up, over many repeats, with the spread, batch size, threads and device.
-- ``compare_latency`` / ``speedup``: several models timed interleaved in one run, so
-  machine noise hits them alike; speedups are ratios of medians measured side by side.
-Size in bytes under a storage format lives in ``labkit.size``.
+  ``nonzero=True`` counts what a kernel that skipped zero weights would do.
+- ``compare_latency``: median wall time of a forward pass under ``torch.inference_mode()``,
+  after warm-up, over many repeats, with the spread, batch size, threads and device, for
+  several models timed interleaved in one run, so machine noise hits them alike.
+Size in bytes lives in ``labkit.size``; the four measures of a model together, and ratios
+against a reference measured in the same run, in ``labkit.points``.
 """
 from __future__ import annotations
 
@@ -81,9 +82,18 @@ def macs_by_layer(model: nn.Module, input_size=MNIST_INPUT) -> dict[str, int]:
     return counts
 
 
-def count_macs(model: nn.Module, input_size=MNIST_INPUT) -> int:
-    """Multiply-accumulates of one forward pass for one sample (batch dimension ignored)."""
-    return int(sum(macs_by_layer(model, input_size).values()))
+def count_macs(model: nn.Module, input_size=MNIST_INPUT, nonzero: bool = False) -> int:
+    """Multiply-accumulates of one forward pass for one sample (batch dimension ignored).
+
+    ``nonzero=True``: the MACs a kernel that skipped zero weights would do, each layer's MACs
+    times its fraction of nonzero weights (equal to the dense count for a dense model)."""
+    by_layer = macs_by_layer(model, input_size)
+    if not nonzero:
+        return int(sum(by_layer.values()))
+    layers = dict(model.named_modules())
+    kept = {name: 1.0 - (1.0 - int(torch.count_nonzero(layers[name].weight)) / max(layers[name].weight.numel(), 1))
+            for name in by_layer}
+    return int(sum(round(macs * kept[name]) for name, macs in by_layer.items()))
 
 
 @dataclass
@@ -161,46 +171,3 @@ def compare_latency(models: dict[str, nn.Module], input_size=MNIST_INPUT, repeat
                 _sync(device)
                 samples[name].append((time.perf_counter() - t0) / n)
     return {k: _summarize(v, int(input_size[0]), device) for k, v in samples.items()}
-
-
-def latency(model: nn.Module, input_size=MNIST_INPUT, repeats: int = 30, warmup: int = 5, device=None) -> Latency:
-    """Median latency of one model (see ``compare_latency`` for the method)."""
-    return compare_latency({"model": model}, input_size, repeats, warmup, device=device)["model"]
-
-
-@dataclass
-class Speedup:
-    ratio: float             # baseline median / candidate median (> 1: candidate is faster)
-    baseline: Latency
-    candidate: Latency
-
-    def __str__(self) -> str:
-        return f"{self.ratio:.2f}x ({self.baseline.median_ms:.3f} ms -> {self.candidate.median_ms:.3f} ms)"
-
-
-def speedup(baseline: nn.Module, candidate: nn.Module, input_size=MNIST_INPUT, repeats: int = 30,
-            warmup: int = 5, device=None) -> Speedup:
-    """Measured speedup of ``candidate`` over ``baseline``, timed interleaved in one run."""
-    t = compare_latency({"baseline": baseline, "candidate": candidate}, input_size, repeats, warmup, device=device)
-    return Speedup(t["baseline"].median_ms / t["candidate"].median_ms, t["baseline"], t["candidate"])
-
-
-def measure(models: dict[str, nn.Module], batch_size: int = 1, fmt: str = "fp32", bits=None,
-            input_size=MNIST_INPUT, repeats: int = 30, accuracy: dict | None = None) -> dict:
-    """The three measures (plus MACs) of several models, latency timed interleaved.
-
-    Returns ``{name: labkit.record.Point}``. Accuracy is test accuracy in % (pass
-    ``accuracy={name: value}`` to reuse values already computed in this run); size is the
-    bytes under storage format ``fmt`` (see ``labkit.size``); latency is the median ms per
-    forward pass at ``batch_size``.
-    """
-    from .record import Point
-    from .size import size_bytes
-    from .train import evaluate
-    accuracy = accuracy or {}
-    shape = (batch_size, *tuple(input_size)[1:])
-    times = compare_latency(models, shape, repeats=repeats)
-    return {name: Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
-                        size_bytes=size_bytes(m, fmt, bits), macs=count_macs(m, input_size),
-                        latency_ms=times[name].median_ms)
-            for name, m in models.items()}

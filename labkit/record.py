@@ -17,30 +17,64 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from . import verify
 from .paths import results_dir
+from .points import MEASURES, Point
 
 FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "latency_ms",
           "baseline_accuracy_pct", "baseline_size_bytes", "baseline_macs", "baseline_latency_ms",
           "batch_size", "threads", "device", "torch")
-MEASURES = ("accuracy_pct", "size_bytes", "macs", "latency_ms")
+# The technique vocabulary: every name a record row may carry, with its family (the explorer,
+# notebook 09, groups by family). A new technique is registered here, once.
+FAMILIES = ("baseline", "reference", "deploy", "compact", "prune", "quant", "binary", "distill", "lowrank",
+            "nas", "joint", "harm")
+TECHNIQUES = {
+    "baseline": "baseline",                 # the uncompressed model a notebook compares with
+    "reference-model": "reference",         # torchvision's ImageNet models (notebook 01)
+    "runtime-fp32": "deploy",               # the same fp32 model in another runtime (ONNX Runtime)
+    "compact-width": "compact", "compact-block": "compact",
+    "prune-fine": "prune", "prune-channel": "prune", "prune-2:4": "prune", "prune-joint": "prune",
+    "prune-oneshot": "prune", "prune-finetune": "prune",
+    "quant-ptq": "quant", "quant-kmeans": "quant", "quant-qat": "quant", "quant-mixed": "quant", "quant-int8": "quant",
+    "binary-weight": "binary", "ternary-weight": "binary", "binary-xnor": "binary",
+    "kd": "distill", "kd-feature": "distill", "kd-recover": "distill",
+    "lowrank-svd": "lowrank", "lowrank-tucker": "lowrank", "lowrank-cp": "lowrank", "thin-baseline": "lowrank",
+    "nas-random": "nas", "nas-evolution": "nas", "nas-ofa-subnet": "nas",
+    "joint-deep-compression": "joint", "joint-admm": "joint", "joint-multilevel": "joint",
+}
+assert set(TECHNIQUES.values()) <= set(FAMILIES)
 
 
-@dataclass
-class Point:
-    """One model's three measures (plus MACs), as a notebook shows them."""
-    accuracy_pct: float
-    size_bytes: int
-    macs: int
-    latency_ms: float
+def family(technique: str) -> str:
+    """The family of a registered technique (``harm-*`` rows belong to ``harm``)."""
+    if technique.startswith("harm-"):
+        return "harm"
+    if technique not in TECHNIQUES:
+        raise ValueError(f"unknown technique {technique!r}: use one of {', '.join(TECHNIQUES)} "
+                         f"(or register it in labkit.record.TECHNIQUES)")
+    return TECHNIQUES[technique]
 
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in MEASURES}
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def check_config(config) -> dict:
+    """A config is a dict of JSON scalars, flat dicts of scalars or lists of scalars, the same in
+    records and caches; anything else gets a one-line error naming the key."""
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
+    for k, v in config.items():
+        flat = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]
+        if not isinstance(k, str) or not all(isinstance(x, _SCALARS) for x in flat):
+            raise ValueError(f"config[{k!r}] must be a number, string, bool, or a flat dict or list of them, "
+                             f"got {v!r}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"config[{k!r}] must be finite, got {v!r}")
+    return config
 
 
 def _tolerances(p, prefix: str = "") -> dict:
@@ -53,7 +87,7 @@ def _as_measures(p, what: str) -> dict:
     d = p.as_dict() if isinstance(p, Point) else dict(p)
     missing = [k for k in MEASURES if k not in d]
     if missing:
-        raise ValueError(f"{what} lacks {', '.join(missing)}: pass a labkit.record.Point or a dict with {', '.join(MEASURES)}")
+        raise ValueError(f"{what} lacks {', '.join(missing)}: pass a labkit.points.Point or a dict with {', '.join(MEASURES)}")
     for k in MEASURES:
         v = d[k]
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
@@ -87,8 +121,8 @@ class Recorder:
             device: str | None = None) -> dict:
         """Append one measured point; ``baseline`` is the reference measured in the same run
         (omit it for a baseline row, whose reference is itself)."""
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
+        family(technique)
+        check_config(config)
         m = _as_measures(point, "point")
         b = _as_measures(baseline, "baseline") if baseline is not None else m
         from .env import current_device

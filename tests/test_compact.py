@@ -6,29 +6,31 @@ import json
 import pytest
 import torch
 
-from labkit import compact, metrics, models
+from labkit import metrics, models
+from labkit.compact import sweep as compact_sweep
+from labkit import compact
 
 
 def test_resized_changes_what_the_network_sees():
-    full, small = compact.sweep_model("ir", 1.0, 28), compact.sweep_model("ir", 1.0, 14)
-    assert isinstance(small, compact.Resized) and not isinstance(full, compact.Resized)
+    full, small = compact_sweep.sweep_model("ir", 1.0, 28), compact_sweep.sweep_model("ir", 1.0, 14)
+    assert isinstance(small, compact_sweep.Resized) and not isinstance(full, compact_sweep.Resized)
     assert small(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     assert metrics.count_params(small) == metrics.count_params(full)
     assert 0.2 < metrics.count_macs(small) / metrics.count_macs(full) < 0.4      # ~ (14/28)^2, plus rounding
     with pytest.raises(ValueError, match="resolution must be"):
-        compact.Resized(full, 4)
+        compact_sweep.Resized(full, 4)
     with pytest.raises(ValueError, match="unknown block 'xx'"):
-        compact.sweep_model("xx")
+        compact_sweep.sweep_model("xx")
 
 
 def test_grid_covers_every_block_width_and_resolution():
-    g = compact.grid()
-    assert len(g) == len(compact.SWEEP_BLOCKS) * len(compact.SWEEP_WIDTHS) * len(compact.SWEEP_RESOLUTIONS)
-    assert {c["block"] for c in g} == set(compact.SWEEP_BLOCKS)
+    g = compact_sweep.grid()
+    assert len(g) == len(compact_sweep.SWEEP_BLOCKS) * len(compact_sweep.SWEEP_WIDTHS) * len(compact_sweep.SWEEP_RESOLUTIONS)
+    assert {c["block"] for c in g} == set(compact_sweep.SWEEP_BLOCKS)
 
 
 def test_train_point_measures_a_tiny_run():
-    p = compact.train_point({"block": "ds", "width": 0.5, "resolution": 14}, recipe={"epochs": 1}, limit=512)
+    p = compact_sweep.train_point({"block": "ds", "width": 0.5, "resolution": 14}, recipe={"epochs": 1}, limit=512)
     assert p["config"] == {"block": "ds", "width": 0.5, "resolution": 14} and 0 <= p["accuracy_pct"] <= 100
     assert p["size_bytes"] > 4 * p["params"] - 1 and p["macs"] > 0 and p["recipe"]["limit"] == 512
 
@@ -42,25 +44,25 @@ def test_run_sweep_writes_after_each_point_and_resumes(tmp_path, monkeypatch):
                 "params": 25, "train_seconds": 0.0, "recipe": {}}
 
     monkeypatch.setattr(compact, "train_point", fake)
-    cfgs = compact.grid(blocks=("ir", "ds"), widths=(0.5,), resolutions=(28,))
+    cfgs = compact_sweep.grid(blocks=("ir", "ds"), widths=(0.5,), resolutions=(28,))
     path = tmp_path / "sweep.json"
-    compact.run_sweep(cfgs[:1], path)
+    compact_sweep.run_sweep(cfgs[:1], path)
     assert [p["config"] for p in json.loads(path.read_text())["points"]] == cfgs[:1]
-    doc = compact.run_sweep(cfgs, path)                 # resumes: trains only the new one
+    doc = compact_sweep.run_sweep(cfgs, path)                 # resumes: trains only the new one
     assert calls == cfgs and [p["config"] for p in doc["points"]] == cfgs
-    assert compact.read_sweep(path)["command"] == "python -m labkit.compact sweep"
+    assert compact_sweep.read_sweep(path)["command"] == "python -m labkit.compact sweep"
     with pytest.raises(FileNotFoundError, match="python -m labkit.compact sweep"):
-        compact.read_sweep(tmp_path / "none.json")
+        compact_sweep.read_sweep(tmp_path / "none.json")
 
 
 def test_measure_latency_adds_a_time_to_every_point():
     pts = [{"config": {"block": "ds", "width": 0.5, "resolution": 14}, "accuracy_pct": 80.0},
            {"config": {"block": "ir", "width": 0.5, "resolution": 28}, "accuracy_pct": 85.0}]
-    out, extra = compact.measure_latency(pts, batch_size=4, repeats=2, also={"cnn": models.baseline_cnn()})
+    out, extra = compact_sweep.measure_latency(pts, batch_size=4, repeats=2, also={"cnn": models.baseline_cnn()})
     assert [p["accuracy_pct"] for p in out] == [80.0, 85.0] and all(p["latency_ms"] > 0 for p in out)
     assert "latency_ms" not in pts[0] and set(extra) == {"cnn"} and extra["cnn"] > 0
     with pytest.raises(ValueError, match="clash"):
-        compact.measure_latency(pts, also={"point 0": models.lenet5()})
+        compact_sweep.measure_latency(pts, also={"point 0": models.lenet5()})
 
 
 def pt(block, width, res, acc, size, ms, macs):

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import metrics, models
+from labkit import metrics, models, points
 
 
 def test_conv_macs_by_hand():
@@ -43,7 +43,7 @@ def test_count_params_nonzero():
 
 
 def test_latency_reports_median_within_spread_and_context():
-    lat = metrics.latency(models.lenet5(), (4, 1, 28, 28), repeats=7, warmup=2)
+    lat = metrics.compare_latency({"m": models.lenet5()}, (4, 1, 28, 28), repeats=7, warmup=2)["m"]
     assert lat.min_ms <= lat.p25_ms <= lat.median_ms <= lat.p75_ms
     assert lat.repeats == 7 and lat.batch_size == 4 and lat.threads == torch.get_num_threads() and lat.device == "cpu"
 
@@ -53,8 +53,13 @@ def test_interleaved_comparison_ranks_a_much_bigger_model_slower():
     big = nn.Sequential(*[nn.Linear(256, 256) for _ in range(12)])
     t = metrics.compare_latency({"small": small, "big": big}, (256, 256), repeats=9, warmup=2)
     assert t["big"].median_ms > 3 * t["small"].median_ms
-    s = metrics.speedup(big, small, (256, 256), repeats=9, warmup=2)
-    assert s.ratio > 3 and s.ratio == pytest.approx(s.baseline.median_ms / s.candidate.median_ms)
+    pts = {n: points.Point(50.0, 4 * metrics.count_params(m), metrics.count_macs(m, (1, 256)), t[n].median_ms)
+           for n, m in (("small", small), ("big", big))}
+    r = points.ratios(pts["small"], pts["big"])
+    assert r["speedup"] > 3 and r["speedup"] == pytest.approx(t["big"].median_ms / t["small"].median_ms)
+    assert r["x_fewer_macs"] == pytest.approx(12 * 256 / 16) and r["drop_pt"] == 0
+    table = points.ratio_table(pts, "big")
+    assert "x measured" in table and "MACs ratio" in table and "192.00" in table
 
 
 def test_wrong_input_shape_is_one_line_with_the_fix():
@@ -63,7 +68,7 @@ def test_wrong_input_shape_is_one_line_with_the_fix():
     assert "cannot take an input of shape (1, 3, 32, 32)" in str(e.value) and "input_size=" in str(e.value)
     assert "\n" not in str(e.value)
     with pytest.raises(ValueError, match="cannot take an input"):
-        metrics.latency(models.lenet5(), (1, 1, 10, 10), repeats=2)
+        metrics.compare_latency({"m": models.lenet5()}, (1, 1, 10, 10), repeats=2)
 
 
 def test_not_a_module_is_refused_with_the_fix():
@@ -77,7 +82,7 @@ def test_not_a_module_is_refused_with_the_fix():
 
 def test_measure_returns_points_with_the_four_numbers():
     m = models.lenet5()
-    pts = metrics.measure({"a": m}, batch_size=2, repeats=3, accuracy={"a": 12.5})
+    pts = points.measure({"a": m}, batch_size=2, repeats=3, accuracy={"a": 12.5})
     p = pts["a"]
     assert p.accuracy_pct == 12.5 and p.size_bytes == 4 * metrics.count_params(m)
     assert p.macs == metrics.count_macs(m) and p.latency_ms > 0

@@ -18,27 +18,27 @@ def tiny():
 
 
 def test_allocate_prefers_the_insensitive_layer_and_fits():
-    assert mixed.allocate(SENS, SIZES, 10_000) == {"a": 8, "b": 8}
-    alloc = mixed.allocate(SENS, SIZES, 600)
+    assert mixed.allocate_bits(SENS, SIZES, 10_000) == {"a": 8, "b": 8}
+    alloc = mixed.allocate_bits(SENS, SIZES, 600)
     assert alloc == {"a": 8, "b": 4}                                   # b is cheap to lower and big
-    assert mixed.allocate(SENS, SIZES, 350) == {"a": 8, "b": 2}
-    assert mixed.allocate(SENS, SIZES, 275) == {"a": 2, "b": 2}
+    assert mixed.allocate_bits(SENS, SIZES, 350) == {"a": 8, "b": 2}
+    assert mixed.allocate_bits(SENS, SIZES, 275) == {"a": 2, "b": 2}
     for budget in (275, 300, 400, 600, 900, 1100):
-        a = mixed.allocate(SENS, SIZES, budget, rest=0)
+        a = mixed.allocate_bits(SENS, SIZES, budget, rest=0)
         assert sum(SIZES[n][b] for n, b in a.items()) <= budget
 
 
 def test_allocate_spends_what_is_left():
     sizes = {"a": {8: 100, 2: 25}, "b": {8: 1000, 2: 250}}
     sens = {"a": {8: 0.0, 2: 0.1}, "b": {8: 0.0, 2: 0.2}}               # b per byte is cheaper to lower
-    assert mixed.allocate(sens, sizes, 360) == {"a": 8, "b": 2}          # lowered both, then raised a back
+    assert mixed.allocate_bits(sens, sizes, 360) == {"a": 8, "b": 2}          # lowered both, then raised a back
 
 
 def test_allocate_errors():
     with pytest.raises(ValueError, match="raise the budget"):
-        mixed.allocate(SENS, SIZES, 100)
+        mixed.allocate_bits(SENS, SIZES, 100)
     with pytest.raises(ValueError, match="same layers"):
-        mixed.allocate({"a": SENS["a"]}, SIZES, 1000)
+        mixed.allocate_bits({"a": SENS["a"]}, SIZES, 1000)
 
 
 def test_budget_at_whole_bits_is_the_uniform_size():

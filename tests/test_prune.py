@@ -226,15 +226,6 @@ def test_pruned_model_export_counts_and_round_trips():
 
 # ---- sweep points, cache, dashboard ---------------------------------------------------------------
 
-def test_points_are_timed_together():
-    model = tiny_cnn()
-    pruned = prune.channel_prune(model, 0.5, round_to=None)
-    pairs = [(prune.point({"ratio": 0.5}, pruned, 50.0), pruned)]
-    ms = prune.time_points(pairs, baseline=model, repeats=2)
-    assert ms > 0 and pairs[0][0]["latency_ms"] > 0
-    assert pairs[0][0]["macs"] == metrics.count_macs(pruned) and pairs[0][0]["size_bytes"] == size.size_bytes(pruned)
-
-
 def sweep_data():
     def pt(cfg, acc, kb):
         return {"config": cfg, "accuracy_pct": acc, "size_bytes": kb * 1024, "macs": 1000, "latency_ms": 1.0}

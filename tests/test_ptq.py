@@ -6,6 +6,7 @@ from torch import nn
 
 from labkit import metrics, size
 from labkit.quantization import ptq
+from labkit.quantization import sweep as qsweep
 from labkit.quantization import quant
 
 
@@ -124,7 +125,7 @@ def test_layer_labels():
     (lambda: ptq.size_bytes(ptq.quantize_model(tiny(), 4, granularity="tensor")), "per tensor"),
     (lambda: ptq.quant_layers(ptq.quantize_model(tiny(), 4))["0"].act_range(), "no activation range"),
     (lambda: ptq.QuantLayer(nn.ReLU()), "wraps nn.Conv2d or nn.Linear"),
-    (lambda: ptq.ptq_point(tiny(), 4, "activations", "mse"), "unknown PTQ mode"),
+    (lambda: qsweep.ptq_point(tiny(), 4, "activations", "mse"), "unknown PTQ mode"),
 ])
 def test_bad_input_names_the_fix(call, match):
     with pytest.raises((ValueError, TypeError), match=match) as e:

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from labkit import record
-from labkit.record import FIELDS, Point, Recorder
+from labkit.points import Point
+from labkit.record import FIELDS, Recorder
 
 P = Point(accuracy_pct=91.25, size_bytes=1000, macs=5000, latency_ms=0.5)
 B = Point(accuracy_pct=92.0, size_bytes=4000, macs=20000, latency_ms=1.5)
@@ -38,21 +39,21 @@ def test_rerun_replaces_the_file_and_appends_within_a_run(tmp_path):
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     rec = Recorder("nb", tmp_path)
-    rec.add("t", {"a": 1}, P)
+    rec.add("baseline", {"a": 1}, P)
     before = (tmp_path / "nb.jsonl").read_text()
 
     def boom(*a, **k):
         raise OSError("disk full")
     monkeypatch.setattr(record.os, "replace", boom)
     with pytest.raises(OSError):
-        rec.add("t", {"a": 2}, P)
+        rec.add("baseline", {"a": 2}, P)
     assert (tmp_path / "nb.jsonl").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["nb.jsonl"]
 
 
 def test_read_all_notebooks_and_refuse_foreign_fields(tmp_path):
-    Recorder("a", tmp_path).add("t", {}, P)
-    Recorder("b", tmp_path).add("t", {}, P)
+    Recorder("a", tmp_path).add("baseline", {}, P)
+    Recorder("b", tmp_path).add("baseline", {}, P)
     assert [r["notebook"] for r in record.read(folder=tmp_path)] == ["a", "b"]
     (tmp_path / "c.jsonl").write_text(json.dumps({"accuracy": 1}) + "\n")
     with pytest.raises(ValueError, match="re-run its notebook"):
@@ -66,13 +67,26 @@ def test_read_all_notebooks_and_refuse_foreign_fields(tmp_path):
 ])
 def test_bad_points_are_refused(tmp_path, point, match):
     with pytest.raises(ValueError, match=match):
-        Recorder("x", tmp_path).add("t", {}, point)
+        Recorder("x", tmp_path).add("baseline", {}, point)
 
 
 def test_bad_notebook_name_and_config(tmp_path):
     with pytest.raises(ValueError, match="stem"):
         Recorder("00_welcome.ipynb", tmp_path)
     with pytest.raises(TypeError, match="config must be a dict"):
-        Recorder("x", tmp_path).add("t", "sparsity=0.9", P)
-    with pytest.raises(TypeError):
-        Recorder("x", tmp_path).add("t", {"f": object()}, P)     # not JSON
+        Recorder("x", tmp_path).add("baseline", "sparsity=0.9", P)
+    with pytest.raises(ValueError, match="config\[.f.\]"):
+        Recorder("x", tmp_path).add("baseline", {"f": object()}, P)     # not JSON
+
+
+def test_techniques_come_from_one_vocabulary_with_families(tmp_path):
+    assert record.family("prune-fine") == "prune" and record.family("quant-int8") == "quant"
+    assert record.family("harm-pruned") == "harm"
+    with pytest.raises(ValueError, match="unknown technique 'prune-fancy'.*register it in labkit.record.TECHNIQUES"):
+        Recorder("nb", tmp_path).add("prune-fancy", {}, P)
+
+
+@pytest.mark.parametrize("config", [{"a": {"b": {"c": 1}}}, {"a": [[1]]}, {"a": object()}, {"a": float("nan")}])
+def test_config_values_are_scalars_or_flat(tmp_path, config):
+    with pytest.raises(ValueError, match="config"):
+        Recorder("nb", tmp_path).add("prune-fine", config, P)

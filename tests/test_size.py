@@ -234,11 +234,6 @@ def test_errors_name_the_fix(call, fix):
         call(linear())
 
 
-def test_human():
-    assert size.human(512) == "512 B"
-    assert size.human(1536) == "1.50 KiB"
-    assert size.human(int(2.25 * 2 ** 20)) == "2.25 MiB"
-    assert size.human(size.size_bytes(linear())) == "176 B"
 
 
 # ---- composable plans: values x sparsity x coder, per-tensor overrides ---------------------------

@@ -7,7 +7,7 @@ from torch import nn
 from torchvision import models as tvm
 
 from labkit import blocks, metrics
-from labkit.compact import trend
+from labkit.compact import trend, trend_figures
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +122,14 @@ def test_build_refuses_unknown_names():
 
 def test_figures():
     rows, _ = trend.imagenet_models()
-    assert isinstance(trend.trend_figure(rows), Figure)
-    fig = trend.scatter_figure(rows, x="params")
+    assert isinstance(trend_figures.trend_figure(rows), Figure)
+    fig = trend_figures.scatter_figure(rows, x="params")
     assert fig.axes[0].get_xscale() == "log"
     with pytest.raises(ValueError, match="'macs' or 'params'"):
-        trend.scatter_figure(rows, x="latency")
+        trend_figures.scatter_figure(rows, x="latency")
     lat = [{"model": m, "batch_size": b, "macs": macs, "median_ms": ms, "dw_share": dw}
            for m, macs, ms, dw in [("x", 1e9, 10.0, 0.0), ("y", 1e8, 5.0, 0.1)] for b in (1, 8)]
-    assert len(trend.latency_figure(lat).axes) == 3      # two panels and a colour bar
+    assert len(trend_figures.latency_figure(lat).axes) == 3      # two panels and a colour bar
 
 
 def test_families_csv_errors(tmp_path):

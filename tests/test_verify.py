@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from labkit import paths, verify
-from labkit.record import Point, Recorder
+from labkit.points import Point
+from labkit.record import Recorder
 from labkit.verify import approx
 
 P = Point(accuracy_pct=91.25, size_bytes=1000, macs=5000, latency_ms=0.5)

@@ -2,20 +2,11 @@
 """
 from __future__ import annotations
 
-from .. import metrics, zoo
+from .. import points, zoo
 from ..models import compact_net
-from ..record import Point
 from ..train import evaluate, train
 
-
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
-
-
-def point(config: dict, p: Point, label: str | None = None) -> dict:
-    d = {"config": dict(config), **p.as_dict()}
-    if label:
-        d["label"] = label
-    return d
 
 
 def compact_width_sweep(batch_size: int = 1, repeats: int = 30) -> tuple[list[dict], dict]:
@@ -24,8 +15,8 @@ def compact_width_sweep(batch_size: int = 1, repeats: int = 30) -> tuple[list[di
     Returns ``(points, models)``; ``models`` maps ``"compact-w{width}"`` to the loaded model.
     """
     models = {f"compact-w{w}": zoo.load(f"compact-w{w}") for w in WIDTHS}
-    measured = metrics.measure(models, batch_size=batch_size, repeats=repeats)
-    return [point({"width": w}, measured[f"compact-w{w}"]) for w in WIDTHS], models
+    measured = points.measure(models, batch_size=batch_size, repeats=repeats)
+    return [points.make({"width": w}, **measured[f"compact-w{w}"].as_dict()) for w in WIDTHS], models
 
 
 def train_compact_width(width: float, epochs: float = 1.0, limit: int | None = 12_000, batch_size: int = 1,
@@ -35,5 +26,5 @@ def train_compact_width(width: float, epochs: float = 1.0, limit: int | None = 1
     train(model, epochs=epochs, lr=4e-3, batch_size=128, limit=limit, progress=report is None,
           desc=f"width {width}", report=report)
     acc = evaluate(model)
-    p = metrics.measure({"live": model}, batch_size=batch_size, accuracy={"live": acc})["live"]
-    return point({"width": width, "epochs": epochs, "limit": limit}, p, label="live")
+    p = points.measure({"live": model}, batch_size=batch_size, accuracy={"live": acc})["live"]
+    return points.make({"width": width, "epochs": epochs, "limit": limit}, label="live", **p.as_dict())

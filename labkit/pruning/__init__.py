@@ -15,7 +15,7 @@ from .sensitivity import SCAN_SPARSITIES, Scan, sensitivity_scan  # noqa: F401
 from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_masks, iterative_prune_,  # noqa: F401
                     layer_table, magnitude_mask, magnitude_masks, n_pruned, nm_mask, nm_masks, sparsity_of,
                     weight_sparsity)
-from .sparse import SparseLinear, break_even, nonzero_macs, sparse_linear_, sparse_vs_dense  # noqa: F401
+from .sparse import SparseLinear, break_even, sparse_linear_, sparse_vs_dense  # noqa: F401
 from .sweep import (architecture, channel_point, fine_point, joint_point, load_sweep, retime, sweep,  # noqa: F401
                     time_live)
 from .widgets import dashboard  # noqa: F401

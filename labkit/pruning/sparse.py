@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from .. import metrics, validate
 from ..layers import replace_, weighted_layers
-from .masks import magnitude_mask, sparsity_of
+from .masks import magnitude_mask
 
 
 class SparseLinear(nn.Module):
@@ -72,11 +72,3 @@ def break_even(rows: list[dict]) -> float | None:
             break
         found = row["sparsity"]
     return found
-
-
-def nonzero_macs(model: nn.Module, input_size=metrics.MNIST_INPUT) -> int:
-    """MACs a kernel that skipped zero weights would do: each layer's MACs times its fraction of
-    nonzero weights (equal to ``metrics.count_macs`` for a dense model)."""
-    layers = weighted_layers(model)
-    return int(sum(round(macs * (1.0 - sparsity_of(layers[name].weight)))
-                   for name, macs in metrics.macs_by_layer(model, input_size).items()))

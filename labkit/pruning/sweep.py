@@ -15,7 +15,6 @@ from ..paths import cache_dir, read_cache, write_json
 from .sensitivity import Scan, sensitivity_scan
 from .channels import _ratio, channel_prune
 from .masks import apply_masks_, finetune_, global_magnitude_masks, iterative_prune_, weight_sparsity
-from .sparse import nonzero_macs
 
 
 def point(config: dict, model: nn.Module, accuracy: float, fmt: str = "fp32", latency_ms: float = 0.0,
@@ -23,24 +22,12 @@ def point(config: dict, model: nn.Module, accuracy: float, fmt: str = "fp32", la
     """A sweep point: accuracy, size under ``fmt`` (``sparse-csr`` for zeros worth storing as such),
     MACs (nonzero MACs for sparse formats), latency (see ``time_points``)."""
     from ..size import size_bytes
-    macs = nonzero_macs(model) if fmt.startswith("sparse") else metrics.count_macs(model)
+    macs = metrics.count_macs(model, nonzero=True) if fmt.startswith("sparse") else metrics.count_macs(model)
     p = {"config": dict(config), "accuracy_pct": float(accuracy), "size_bytes": size_bytes(model, fmt),
          "macs": macs, "latency_ms": float(latency_ms)}
     if label:
         p["label"] = label
     return p
-
-
-def time_points(pairs, baseline: nn.Module | None = None, batch_size: int = 1, repeats: int = 20) -> float | None:
-    """Set ``latency_ms`` of every ``(point, model)`` pair, all models (and ``baseline``) timed
-    interleaved in one ``compare_latency`` run at ``batch_size``; returns the baseline's ms."""
-    models = {f"p{i}": m for i, (_, m) in enumerate(pairs)}
-    if baseline is not None:
-        models["baseline"] = baseline
-    t = metrics.compare_latency(models, (batch_size, *metrics.MNIST_INPUT[1:]), repeats=repeats)
-    for i, (p, _) in enumerate(pairs):
-        p["latency_ms"] = t[f"p{i}"].median_ms
-    return t["baseline"].median_ms if baseline is not None else None
 
 
 def fine_point(base: nn.Module, scan: Scan, sparsity, epochs: float = 1.0, steps: int = 3,

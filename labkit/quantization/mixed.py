@@ -9,10 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 from . import ptq
 from .. import allocate, size
+from ..data import SUBSETS
 from ..layers import fold_batchnorm
 
 
 OPTIONS = (8, 6, 5, 4, 3, 2)
+SENSITIVITY_IMAGES = SUBSETS["sensitivity"][1] - SUBSETS["sensitivity"][0]
 
 
 @torch.no_grad()

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from . import ptq
 from ..paths import read_cache
-from .mixed import OPTIONS, SENSITIVITY_IMAGES, allocate, budget_bytes, layer_bytes, mixed_point, sensitivity
+from .mixed import OPTIONS, SENSITIVITY_IMAGES, allocate_bits, budget_bytes, layer_bytes, mixed_point, sensitivity
 
 
 SWEEP_FILE = "03_mixed_sweep.json"
@@ -28,7 +28,7 @@ def sweep(model_name: str = "cnn", avg_bits=AVG_BITS, progress=print) -> dict:
     sizes, rest = layer_bytes(model)
     points = []
     for a in avg_bits:
-        alloc = allocate(sens, sizes, budget_bytes(model, a), rest)
+        alloc = allocate_bits(sens, sizes, budget_bytes(model, a), rest)
         points.append(mixed_point(model, alloc, {"avg_bits": a, "allocation": "mixed"}))
         progress(f"[{time.perf_counter() - t0:6.1f} s] mixed {a}: {alloc} {points[-1]['accuracy_pct']:.2f} %")
         if float(a).is_integer() and int(a) in OPTIONS:

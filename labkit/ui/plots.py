@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-REQUIRED = ("accuracy_pct", "size_bytes", "latency_ms", "macs", "config")
+from ..points import MEASURES
+
+REQUIRED = (*MEASURES, "config")
 X_AXES = {"size_bytes": "size", "latency_ms": "latency (ms)", "macs": "MACs"}
 
 

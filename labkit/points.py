@@ -1,0 +1,143 @@
+"""One point and one measuring path: every model a notebook or a sweep shows is a ``Point``.
+
+- ``Point``: accuracy (%), bytes under a storage plan, MACs, latency (ms), the four measures
+  of every record, cache row, plot and widget (``MEASURES``).
+- ``measure(models, ...)``: the points of several models, their latencies timed interleaved
+  in one run (``labkit.metrics.compare_latency``), sizes under a named storage format or
+  ``labkit.size.Plan`` per model, dense or nonzero MACs.
+- ``ratios(point, reference)`` and ``ratio_table(points, reference)``: x smaller, x fewer
+  MACs, measured speedup and the accuracy drop against a reference measured in the same run
+  (a notebook never divides latencies by hand).
+- ``make(config, ...)``: a sweep point (a dict: ``config`` + the measures), the one builder
+  every topic's sweep uses; ``retime(points, architecture, baseline)``: the latencies of
+  cached points measured again now, beside the baseline, so a cache from another machine
+  is shown on this machine's scale.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from torch import nn
+
+from . import metrics
+
+MEASURES = ("accuracy_pct", "size_bytes", "macs", "latency_ms")
+
+
+@dataclass
+class Point:
+    """One model's measures, as a notebook shows them."""
+    accuracy_pct: float
+    size_bytes: int
+    macs: int
+    latency_ms: float
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in MEASURES}
+
+
+def _per_model(value, name: str):
+    return value.get(name, "fp32") if isinstance(value, Mapping) and not hasattr(value, "weights") else value
+
+
+def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", bits=None,
+            accuracy: dict | None = None, nonzero: bool | dict = False, input_size=metrics.MNIST_INPUT,
+            repeats: int = 30) -> dict[str, Point]:
+    """``{name: Point}`` of several models, latency timed interleaved at ``batch_size``.
+
+    ``storage``: a format name or ``labkit.size.Plan`` (with ``bits`` for ``nbit``/``codebook``),
+    or ``{name: format}`` per model; ``accuracy``: ``{name: %}`` already computed in this run
+    (the others are evaluated on the test set now); ``nonzero``: count only the MACs of nonzero
+    weights (what a zero-skipping kernel would do), for all or ``{name: bool}``."""
+    from .size import size_bytes
+    from .train import evaluate
+    accuracy = accuracy or {}
+    shape = (batch_size, *tuple(input_size)[1:])
+    times = metrics.compare_latency(models, shape, repeats=repeats)
+    out = {}
+    for name, m in models.items():
+        nz = nonzero.get(name, False) if isinstance(nonzero, Mapping) else nonzero
+        out[name] = Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
+                          size_bytes=size_bytes(m, _per_model(storage, name), bits),
+                          macs=metrics.count_macs(m, input_size, nonzero=nz), latency_ms=times[name].median_ms)
+    return out
+
+
+def ratios(point, reference) -> dict:
+    """``point`` against ``reference`` (both measured in the same run): ``x_smaller``,
+    ``x_fewer_macs``, ``speedup`` (> 1: faster; measured) and ``drop_pt`` (accuracy points)."""
+    p = point.as_dict() if isinstance(point, Point) else point
+    r = reference.as_dict() if isinstance(reference, Point) else reference
+    return {"x_smaller": r["size_bytes"] / p["size_bytes"], "x_fewer_macs": r["macs"] / p["macs"],
+            "speedup": r["latency_ms"] / p["latency_ms"], "drop_pt": p["accuracy_pct"] - r["accuracy_pct"]}
+
+
+def ratio_table(points: dict, reference: str, extra: dict | None = None, columns=None) -> str:
+    """The points as a text table against ``points[reference]``: accuracy and its change,
+    bytes and x smaller, MACs and the MACs ratio (the theoretical speedup), the measured latency
+    and speedup side by side. ``extra`` adds columns: ``{name: {column: text}}``."""
+    from .ui.plots import text_table
+    if reference not in points:
+        raise ValueError(f"reference {reference!r} is not one of the points: use one of {', '.join(map(repr, points))}")
+    ref = points[reference]
+    rows = []
+    for name, p in points.items():
+        d = p.as_dict() if isinstance(p, Point) else dict(p)
+        q = ratios(d, ref)
+        rows.append({"model": name, **(extra or {}).get(name, {}), "accuracy %": d["accuracy_pct"], "pt": q["drop_pt"],
+                     "bytes": d["size_bytes"], "x smaller": q["x_smaller"], "MACs": d["macs"],
+                     "MACs ratio": q["x_fewer_macs"], "latency": f"{d['latency_ms']:9.3f} ms",
+                     "speedup": f"{q['speedup']:5.2f}x measured"})
+    fmt = {"model": "s", **{k: "s" for k in next(iter((extra or {None: {}}).values()), {})},
+           "accuracy %": ".2f", "pt": "+.2f", "bytes": ",d", "x smaller": ".2f", "MACs": ",d", "MACs ratio": ".2f",
+           "latency": "s", "speedup": "s"}
+    if columns is not None:
+        fmt = {k: v for k, v in fmt.items() if k in columns or k == "model"}
+    return text_table(rows, fmt)
+
+
+def make(config: dict, model: nn.Module | None = None, accuracy: float = 0.0, storage="fp32", bits=None,
+         nonzero: bool = False, latency_ms: float = 0.0, label: str | None = None, **measures) -> dict:
+    """A sweep point: ``{"config", "accuracy_pct", "size_bytes", "macs", "latency_ms"[, "label"]}``.
+
+    With ``model``, bytes (under ``storage``) and MACs (``nonzero``: of nonzero weights) are
+    counted from it; otherwise pass them as ``size_bytes=``, ``macs=``. Accuracy is rounded to
+    4 decimals as the records and caches keep it."""
+    from .size import size_bytes
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
+    d = {"config": dict(config), "accuracy_pct": round(accuracy, 4)}
+    if model is not None:
+        d["size_bytes"] = size_bytes(model, storage, bits)
+        d["macs"] = metrics.count_macs(model, nonzero=nonzero)
+    d.update(measures)
+    d.setdefault("latency_ms", float(latency_ms))
+    missing = [k for k in MEASURES if k not in d]
+    if missing:
+        raise ValueError(f"a point needs {', '.join(missing)}: pass model= to count them, or the values")
+    if label:
+        d["label"] = label
+    return d
+
+
+def retime(points: list[dict], architecture: Callable[[dict], nn.Module | None], baseline: nn.Module,
+           batch_size: int = 1, repeats: int = 20, key: Callable[[dict], object] | None = None) -> tuple[list[dict], float]:
+    """Copies of ``points`` with ``latency_ms`` measured now, and the baseline's ms of the same run.
+
+    ``architecture(point)`` is the model a point runs as (random weights do: a forward pass's time
+    does not depend on them), or ``None`` when it runs exactly the baseline's computation (e.g.
+    fine-grained sparsity on dense kernels); points with equal ``key(point)`` share one model.
+    Everything is timed interleaved in one run (``metrics.compare_latency``)."""
+    key = key or (lambda p: repr(sorted(p["config"].items())))
+    models, names = {"baseline": baseline}, []
+    for p in points:
+        k = key(p)
+        if k not in models:
+            arch = architecture(p)
+            models[k] = baseline if arch is None else arch
+        names.append(k)
+    distinct = {"baseline": baseline, **{k: m for k, m in models.items() if m is not baseline}}
+    times = metrics.compare_latency(distinct, (batch_size, *metrics.MNIST_INPUT[1:]), repeats=repeats)
+    ms = {k: times["baseline" if m is baseline else k].median_ms for k, m in models.items()}
+    return [{**p, "latency_ms": ms[k]} for p, k in zip(points, names)], ms["baseline"]
