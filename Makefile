@@ -43,7 +43,7 @@ test-notebooks: setup
 
 # The student edition (solutions stubbed) in build/student/.
 student: setup
-	$(BIN)/python -m labkit.student
+	$(BIN)/python -m labkit.tools.student
 
 # Re-execute every notebook in place (commit the outputs and notebooks/results/ after).
 notebooks: setup
@@ -59,7 +59,7 @@ zoo: setup
 	$(BIN)/python -m labkit.zoo train $(NAME)
 
 bench: setup
-	LABKIT_THREADS=$(THREADS) $(BIN)/python -m labkit.bench
+	LABKIT_THREADS=$(THREADS) $(BIN)/python -m labkit.tools.bench
 
 clean:
 	rm -rf build .pytest_cache

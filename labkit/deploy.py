@@ -1,6 +1,6 @@
 """Real int8 inference on the CPU through a maintained runtime: ONNX Runtime, static quantisation.
 
-Fake quantisation (``labkit.ptq``) only *simulates* integers in fp32. Speed comes from a runtime
+Fake quantisation (``labkit.quantization.ptq``) only *simulates* integers in fp32. Speed comes from a runtime
 with integer kernels. ``torch.ao.quantization`` is deprecated; torchao's int8 configs target
 ``Linear`` layers (language models), while the lab's CNN spends 96% of its MACs in convolutions.
 So: export to ONNX, then ONNX Runtime's static post-training quantisation in the QDQ format

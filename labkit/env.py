@@ -60,7 +60,7 @@ def setup(seed: int = 0, device: str | None = None, quiet: bool = False) -> torc
 
 
 def _inline_figures() -> None:
-    """In Jupyter, show a ``matplotlib.figure.Figure`` (what labkit.plots returns) as a PNG
+    """In Jupyter, show a ``matplotlib.figure.Figure`` (what labkit.ui.plots returns) as a PNG
     when it is a cell's value, without pyplot's global state."""
     try:
         from IPython import get_ipython

@@ -21,7 +21,7 @@ values
 ``int``       ``bits``-bit codes packed densely. ``symmetric``: fp32 scale per output channel,
               codes ``q + qmax`` (``q`` in ``[-qmax, qmax]``, ``bits >= 2``). ``affine``: fp32 scale
               and a ``bits``-bit zero-point per output channel (packed), codes ``q`` in
-              ``[0, 2**bits - 1]`` (``labkit.quant.qparams`` of the channel's min and max)
+              ``[0, 2**bits - 1]`` (``labkit.quantization.quant.qparams`` of the channel's min and max)
 ``codebook``  a table of ``2**bits`` fp32 centroids (k-means of the stored values, zero-padded),
               then ``bits``-bit packed indices (weight sharing, Han et al., ICLR 2016)
 ``binary``    fp32 scale ``alpha`` per output channel (mean ``|w|`` of the stored values), then

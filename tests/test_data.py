@@ -132,3 +132,18 @@ def test_load_benchmark_runs_and_reports_the_source(fresh_cache):
     r = bench.bench_load(repeats=1)
     assert r["first_s"] > 0 and r["reload_median_s"] > 0 and r["source"] == str(data.locate())
     assert len(data.arrays("train")[1]) == 60_000          # the cache is refilled
+
+
+def test_named_subsets_are_disjoint_where_they_must_be_and_inside_the_training_images():
+    s = data.SUBSETS
+    assert s["calibration"][1] <= s["sensitivity"][0]                   # calibration and sensitivity: disjoint
+    for name in ("calibration", "sensitivity", "train"):
+        assert s[name][1] <= s["val"][0]                                  # nothing a model decides on is validation
+    assert s["val"][1] == 60_000
+    batches = data.subset("calibration", batch_size=200)
+    assert [len(y) for _, y in batches] == [200, 200, 112]
+    x, y = batches[0]
+    images, labels = data.arrays("train")
+    assert torch.equal(y, labels[:200]) and x.shape == (200, 1, 28, 28)
+    with pytest.raises(ValueError, match="subset"):
+        data.subset("holdout")

@@ -2,7 +2,7 @@
 straight-through estimator. References: PyTorch's own ``torch.fake_quantize_per_tensor_affine`` /
 ``torch.fake_quantize_per_channel_affine`` (forward and gradient) and the few lines of reference
 math below (integer ranges, min/max qparams, Lloyd's k-means), written here from first principles
-and not taken from ``labkit.quant``: a bug there must not let the same bug in a student's code pass."""
+and not taken from ``labkit.quantization``: a bug there must not let the same bug in a student's code pass."""
 from __future__ import annotations
 
 import torch

@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from .. import validate
+from ..data import SUBSETS, subset
 from .losses import CNN_STAGES, FeatureTaps, kd_loss
 from .teacher import TeacherCache, attention_objective, kd_objective
 
 
 # ---------------------------------------------------------------------------- the student's protocol
-VAL_START = 50_000        # training images 50,000-59,999: validation, never in a student's budget
+VAL_START = SUBSETS["val"][0]     # training images 50,000-59,999 (data.SUBSETS["val"]): never in a student's budget
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,10 @@ def make_student(width: int = 4, seed: int = 0) -> nn.Module:
     return baseline_cnn(width=width)
 
 
-def validation_batches(batch_size: int = 1000, device=None):
-    """(x, y) batches of training images 50,000-59,999: the set on which T, alpha, ... are chosen."""
-    from ..data import arrays, normalize
-    from ..env import current_device
-    device = device or current_device()
-    images, labels = arrays("train")
-    for start in range(VAL_START, len(labels), batch_size):
-        yield normalize(images[start:start + batch_size]).to(device), labels[start:start + batch_size].to(device)
+def validation_batches(batch_size: int = 1000, device=None) -> list:
+    """The ``val`` images of ``labkit.data.SUBSETS`` (training images 50,000-59,999) as (x, y)
+    batches: the set on which T, alpha, ... are chosen."""
+    return subset("val", batch_size, device)
 
 
 def validation_accuracy(model: nn.Module) -> float:

@@ -134,8 +134,8 @@ class SweepExplorer(LiveWidget):
 
 
 def sweep_widget(sweeps: dict, live=None, kinds=None) -> SweepExplorer:
-    """Explore the cached distillation sweeps (``labkit.distill.load_sweeps()``): a dropdown
+    """Explore the cached distillation sweeps (``labkit.distillation.load_sweeps()``): a dropdown
     picks the sweep, a slider the setting; the label gives validation accuracy over seeds and
     the gain over the student alone. ``live(setting, progress) -> accuracy`` (e.g. wrapping
-    ``labkit.distill.live_run``) makes the "distil" button train one student now."""
+    ``labkit.distillation.live_run``) makes the "distil" button train one student now."""
     return SweepExplorer(sweeps, live=live, kinds=kinds)

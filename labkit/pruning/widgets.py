@@ -7,7 +7,7 @@ from .. import validate
 
 def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = None,
               live_values: dict | None = None, baseline=None):
-    """One ``labkit.widgets.tradeoff_dashboard`` per method, in tabs: a slider over that method's
+    """One ``labkit.ui.widgets.tradeoff_dashboard`` per method, in tabs: a slider over that method's
     sweep (``params[method]`` is the config key it moves over, default ``"sparsity"``), and
     ``live[method](value, progress)`` behind its button."""
     import ipywidgets as widgets

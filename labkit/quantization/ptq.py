@@ -247,7 +247,7 @@ def quantize_model(model: nn.Module, bits=8, act_bits: int | None = None, method
 @torch.no_grad()
 def share_weights(model: nn.Module, bits: int, iters: int = 20, fold: bool = False) -> nn.Module:
     """Deep Compression's weight sharing (Han et al., ICLR 2016): a copy whose every Conv2d/Linear
-    weight is replaced by its nearest of ``2**bits`` k-means centroids (``labkit.quant.kmeans_codebook``,
+    weight is replaced by its nearest of ``2**bits`` k-means centroids (``labkit.quantization.quant.kmeans_codebook``,
     one codebook per layer). Store it as ``labkit.size``'s ``codebook`` format: the centroid table
     plus ``bits``-bit indices. BatchNorm stays a separate fp32 layer unless ``fold=True``: the shared
     weights are the convolution's own, as in the paper, and BatchNorm's per-channel factor then acts

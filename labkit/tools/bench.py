@@ -1,4 +1,4 @@
-"""Benchmarks that are reported, not asserted: ``python -m labkit.bench`` (``make bench``).
+"""Benchmarks that are reported, not asserted: ``python -m labkit.tools.bench`` (``make bench``).
 
 1. Loading both Fashion-MNIST splits from disk, cold (first in a process) and warm.
 2. One LeNet-5 training epoch through labkit's in-memory loader vs torchvision's
@@ -74,7 +74,7 @@ def bench_epoch(batch_size: int = 128) -> dict:
 
 
 def main(argv=None) -> int:
-    argparse.ArgumentParser(prog="python -m labkit.bench", description=__doc__.splitlines()[0]).parse_args(argv)
+    argparse.ArgumentParser(prog="python -m labkit.tools.bench", description=__doc__.splitlines()[0]).parse_args(argv)
     from ..env import setup
     setup()
     r = bench_load()

@@ -1,7 +1,7 @@
 """Write the student edition of the notebooks: every solution block becomes a stub.
 
 Solution code sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's
-markers). ``python -m labkit.student`` (``make student``) writes copies of
+markers). ``python -m labkit.tools.student`` (``make student``) writes copies of
 ``notebooks/*.ipynb`` to ``build/student/`` (git-ignored) with each block replaced by
 ``raise NotImplementedError()`` at the block's indentation and all outputs cleared.
 The student edition is generated, never edited by hand.
@@ -57,7 +57,7 @@ def write_student_edition(src: Path = NOTEBOOKS, out: Path = ROOT / "build" / "s
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.student", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m labkit.tools.student", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "build" / "student")
     args = p.parse_args(argv)
     for path in write_student_edition(out=args.out):
