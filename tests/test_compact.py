@@ -1,14 +1,14 @@
 """labkit.compact: resolution multiplier, the sweep recipe (resumable cache), and the explorer
 widget without a kernel (set a selector, assert the label changed and a new PNG was drawn)."""
 import base64
+import importlib
 import json
 
 import pytest
 import torch
 
-from labkit import metrics, models
+from labkit import cache, compact, metrics, models
 from labkit.compact import sweep as compact_sweep
-from labkit import compact
 
 
 def test_resized_changes_what_the_network_sees():
@@ -35,24 +35,41 @@ def test_train_point_measures_a_tiny_run():
     assert p["size_bytes"] > 4 * p["params"] - 1 and p["macs"] > 0 and p["recipe"]["limit"] == 512
 
 
-def test_run_sweep_writes_after_each_point_and_resumes(tmp_path, monkeypatch):
-    calls = []
+def test_sweep_command_keeps_each_point_and_resumes_an_interrupted_run(tmp_path, monkeypatch):
+    sweep_module = importlib.import_module("labkit.compact.sweep")
+    calls, stop = [], ["ds"]
 
-    def fake(cfg, recipe=None, limit=None, progress=None):
+    def fake(cfg, recipe=None, limit=None, progress=None, eval_limit=None):
+        if cfg["block"] in stop:
+            raise KeyboardInterrupt                                  # the run is interrupted here
         calls.append(cfg)
         return {"config": dict(cfg), "accuracy_pct": 80.0 + cfg["width"], "size_bytes": 100, "macs": 10,
-                "params": 25, "train_seconds": 0.0, "recipe": {}}
+                "params": 25, "train_seconds": 0.0, "recipe": {**recipe, "limit": limit}}
 
-    monkeypatch.setattr(compact, "train_point", fake)
-    cfgs = compact_sweep.grid(blocks=("ir", "ds"), widths=(0.5,), resolutions=(28,))
+    monkeypatch.setattr(sweep_module, "train_point", fake)
+    cfgs = compact.grid(blocks=("ir", "ds"), widths=(0.5,), resolutions=(28,))
+    grid = {"blocks": ["ir", "ds"], "widths": [0.5], "resolutions": [28]}
     path = tmp_path / "sweep.json"
-    compact_sweep.run_sweep(cfgs[:1], path)
-    assert [p["config"] for p in json.loads(path.read_text())["points"]] == cfgs[:1]
-    doc = compact_sweep.run_sweep(cfgs, path)                 # resumes: trains only the new one
-    assert calls == cfgs and [p["config"] for p in doc["points"]] == cfgs
-    assert compact_sweep.read_sweep(path)["command"] == "python -m labkit.compact sweep"
-    with pytest.raises(FileNotFoundError, match="python -m labkit.compact sweep"):
-        compact_sweep.read_sweep(tmp_path / "none.json")
+    with pytest.raises(KeyboardInterrupt):
+        cache.run("compact", path, log=lambda *a: None, **grid)
+    assert not path.exists()                                         # a half-done sweep is never the cache ...
+    partial = cache.partial_path(path)
+    assert [p["config"] for p in json.loads(partial.read_text())["rows"]] == cfgs[:1]   # ... its points are kept
+    stop.clear()
+    doc = cache.run("compact", path, log=lambda *a: None, **grid)   # resumes: trains only the missing one
+    assert calls == cfgs and [p["config"] for p in doc["rows"]] == cfgs and not partial.exists()
+    s = compact.load_sweep(path)
+    assert s["command"] == "python -m labkit sweep compact" and s["recipe"] == sweep_module.SWEEP_RECIPE
+    assert s["points"] == doc["rows"] and {"torch", "threads", "created"} <= set(s)
+    with pytest.raises(FileNotFoundError, match="python -m labkit sweep compact"):
+        compact.load_sweep(tmp_path / "none.json")
+
+
+def test_shipped_sweep_covers_the_grid():
+    sweep_module = importlib.import_module("labkit.compact.sweep")
+    s = compact.load_sweep()
+    assert [p["config"] for p in s["points"]] == compact.grid() and s["recipe"] == sweep_module.SWEEP_RECIPE
+    assert all(0 < p["accuracy_pct"] <= 100 and p["recipe"]["limit"] is None for p in s["points"])
 
 
 def test_measure_latency_adds_a_time_to_every_point():

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit import data, models
+from labkit import cache, data, models
 from labkit import distillation as distill
 from labkit.checks.distillation import reference_grad, reference_kd_loss
 
@@ -167,16 +167,27 @@ def test_mean_std():
 
 
 def test_load_sweeps_names_the_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m labkit.distill sweep"):
+    with pytest.raises(FileNotFoundError, match="python -m labkit sweep distillation"):
         distill.load_sweeps(tmp_path / "missing.json")
-    (tmp_path / "s.json").write_text(json.dumps(fake_sweeps()))
-    assert distill.load_sweeps(tmp_path / "s.json")["sweeps"]["alpha"][0]["alpha"] == 0.0
+    (tmp_path / "old.json").write_text(json.dumps(fake_sweeps()))             # the 0.1 layout is stale
+    with pytest.raises(ValueError, match="stale .* remake it with `python -m labkit sweep distillation`"):
+        distill.load_sweeps(tmp_path / "old.json")
+    sweeps = fake_sweeps()["sweeps"]
+    rows = [{"kind": kind, **e} for kind, entries in sweeps.items() for e in entries]
+    params = {"seeds": [0, 1], "budget": {"images": 2000, "samples": 80000}, "T": 4.0, "alpha": 0.9}
+    cache.write(cache.document("distillation", (rows, params, {"seconds": {"alpha": 7}})), tmp_path / "s.json")
+    s = distill.load_sweeps(tmp_path / "s.json")
+    assert s["sweeps"] == sweeps and s["sweeps"]["alpha"][0]["alpha"] == 0.0 and s["seconds"] == {"alpha": 7}
+    assert (s["seeds"], s["T"], s["alpha"], s["command"]) == ([0, 1], 4.0, 0.9, "python -m labkit sweep distillation")
+    assert [r["value"] for r in distill.sweep_rows(s, "temperature")] == [1, 4]
 
 
 def test_shipped_cache_has_every_sweep_and_three_seeds():
+    from labkit.distillation.sweep import SWEEP_KINDS, SWEEP_PARAM
     s = distill.load_sweeps()
-    assert set(s["sweeps"]) == set(distill.SWEEP_KINDS) and len(s["seeds"]) >= 3
-    for kind in distill.SWEEP_PARAM:
+    assert set(s["sweeps"]) == set(SWEEP_KINDS) and len(s["seeds"]) >= 3
+    assert set(s["seconds"]) == set(SWEEP_KINDS) and s["budget"]["images"] == 2000
+    for kind in SWEEP_PARAM:
         for r in distill.sweep_rows(s, kind):
             assert len(r["accs"]) == len(s["seeds"]) and 0 < r["mean"] <= 100
 

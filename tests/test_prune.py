@@ -9,7 +9,7 @@ import torch_pruning as tp
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from labkit import metrics, size
+from labkit import cache, metrics, size
 from labkit import pruning as prune
 from labkit.models import baseline_cnn, compact_net
 
@@ -261,11 +261,34 @@ def test_dashboard_has_a_slider_per_method_and_a_live_button():
         prune.dashboard(sweep_data(), live={"prune-2:4": live})
 
 
+def sweep_doc(data: dict) -> dict:
+    """``sweep_data()`` as a cached sweep (``labkit.cache`` schema): a baseline row, one row per point."""
+    rows = [{"technique": "baseline", **data["baseline"]}]
+    rows += [{"technique": t, **p} for t, points in data["methods"].items() for p in points]
+    params = {"model": "cnn", "epochs": {"prune-fine": 1.0, "prune-channel": 0.5}, "batch_size": 1}
+    return cache.document("pruning", (rows, params, {}))
+
+
 def test_load_sweep_names_the_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m labkit.prune sweep"):
+    with pytest.raises(FileNotFoundError, match="python -m labkit sweep pruning"):
         prune.load_sweep(tmp_path / "missing.json")
-    (tmp_path / "s.json").write_text(json.dumps(sweep_data()))
-    assert prune.load_sweep(tmp_path / "s.json")["methods"]["prune-fine"][1]["accuracy_pct"] == 92.5
+    (tmp_path / "old.json").write_text(json.dumps(sweep_data()))               # the 0.1 layout is stale
+    with pytest.raises(ValueError, match="stale .* remake it with `python -m labkit sweep pruning`"):
+        prune.load_sweep(tmp_path / "old.json")
+    cache.write(sweep_doc(sweep_data()), tmp_path / "s.json")
+    s = prune.load_sweep(tmp_path / "s.json")
+    assert s["methods"]["prune-fine"][1]["accuracy_pct"] == 92.5 and s["baseline"] == sweep_data()["baseline"]
+    assert s["methods"] == sweep_data()["methods"] and s["batch_size"] == 1 and s["model"] == "cnn"
+    assert s["command"] == "python -m labkit sweep pruning" and {"torch", "threads", "created"} <= set(s)
+
+
+def test_shipped_sweep_has_every_method_and_a_baseline():
+    s = prune.load_sweep()
+    assert list(s["methods"]) == ["prune-fine", "prune-channel", "prune-joint"] and s["batch_size"] == 1
+    assert s["baseline"]["config"] == {"model": s["model"]} and s["epochs"] == {"prune-fine": 1.0, "prune-channel": 0.5,
+                                                                                 "prune-joint": 0.3}
+    assert all(p["accuracy_pct"] > 80 and p["latency_ms"] > 0 for points in s["methods"].values() for p in points)
+    assert {p["config"]["ratio"] for p in s["methods"]["prune-joint"]} == {0.3}
 
 
 def test_retime_measures_every_architecture_now_and_keeps_the_rest():

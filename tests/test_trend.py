@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from torch import nn
 from torchvision import models as tvm
 
-from labkit import blocks, metrics
+from labkit import blocks, cache, metrics
 from labkit.compact import trend, trend_figures
 
 
@@ -103,16 +103,26 @@ def test_disagreements():
 
 
 def test_measure_latency_and_its_cache(tmp_path):
-    rows = trend.measure_latency(["mobilenet_v3_small"], batch_sizes=(1,), repeats=2, warmup=1)
+    rows, params, extra = trend.latency_recipe(["mobilenet_v3_small"], batch_sizes=(1,), repeats=2, warmup=1,
+                                               log=lambda *a: None)
     (r,) = rows
-    assert r["model"] == "mobilenet_v3_small" and r["median_ms"] > 0
+    assert r["model"] == "mobilenet_v3_small" and r["median_ms"] > 0 and r["repeats"] == 2
     assert r["macs"] / 1e9 == pytest.approx(trend.weights_meta("mobilenet_v3_small")["_ops"], abs=6e-4)
     assert 0 < r["dw_share"] < 1
-    path = trend.write_latency_cache(rows, tmp_path / "lat.json")
-    doc = trend.read_latency_cache(path)
-    assert doc["rows"] == rows and doc["command"] == "python -m labkit.trend latency"
-    with pytest.raises(FileNotFoundError, match="python -m labkit.trend latency"):
-        trend.read_latency_cache(tmp_path / "missing.json")
+    assert params["models"] == ["mobilenet_v3_small"] and params["input"] == [3, 224, 224] and extra == {}
+    path = cache.write(cache.document("trend-latency", (rows, params, extra)), tmp_path / "lat.json")
+    doc = trend.load_latency(path)
+    assert doc["rows"] == rows and doc["command"] == "python -m labkit sweep trend-latency"
+    assert (doc["device"], doc["input"], doc["weights"]) == ("cpu", [3, 224, 224], "random (architecture only)")
+    with pytest.raises(FileNotFoundError, match="python -m labkit sweep trend-latency"):
+        trend.load_latency(tmp_path / "missing.json")
+
+
+def test_shipped_latency_cache_has_every_reference_model_at_every_batch():
+    doc = trend.load_latency()
+    assert {(r["model"], r["batch_size"]) for r in doc["rows"]} == \
+           {(m, b) for m in trend.REFERENCE_MODELS for b in trend.LATENCY_BATCHES}
+    assert all(r["median_ms"] > 0 for r in doc["rows"]) and doc["device"] == "cpu"
 
 
 def test_build_refuses_unknown_names():

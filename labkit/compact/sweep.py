@@ -1,19 +1,17 @@
 """Notebook 01's compact-net sweep: block type x width x input resolution, each trained briefly
-and measured (``python -m labkit sweep compact``), and re-timed live in the notebook.
+and measured (``recipe``; ``python -m labkit sweep compact`` caches it through ``labkit.cache``,
+resuming an interrupted run), and re-timed live in the notebook. ``load_sweep`` reads the cache and
+``sweep`` recomputes it, both in the shape the explorer reads (``view``).
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
-from pathlib import Path
+from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
 from .. import metrics, validate
 from ..blocks import BLOCKS
-from ..paths import ROOT, cache_dir, read_cache, write_json
 
 
 SWEEP_BLOCKS = ("ir", "ds", "mb3", "shuffle", "ghost", "sandglass")
@@ -29,10 +27,6 @@ SWEEP_RECIPE = {"epochs": 1, "lr": 4e-3, "batch_size": 256, "seed": 0}   # short
 
 
 PARAMS = ("block", "width", "resolution")
-
-
-def sweep_cache() -> Path:
-    return cache_dir() / "compact_sweep.json"
 
 
 class Resized(nn.Module):
@@ -66,9 +60,11 @@ def grid(blocks=SWEEP_BLOCKS, widths=SWEEP_WIDTHS, resolutions=SWEEP_RESOLUTIONS
     return [{"block": b, "width": w, "resolution": r} for b in blocks for w in widths for r in resolutions]
 
 
-def train_point(config: dict, recipe: dict | None = None, limit: int | None = None, progress=None) -> dict:
-    """Train ``sweep_model(**config)`` with ``recipe`` and measure accuracy (%), fp32 size
-    (bytes), MACs and parameters: one sweep point (no latency: see ``measure_latency``).
+def train_point(config: dict, recipe: dict | None = None, limit: int | None = None, progress=None,
+                eval_limit: int | None = None) -> dict:
+    """Train ``sweep_model(**config)`` with ``recipe`` (on the first ``limit`` training images)
+    and measure accuracy (%, on the first ``eval_limit`` test images), fp32 size (bytes), MACs and
+    parameters: one sweep point (no latency: see ``measure_latency``).
     ``progress(fraction, text)`` follows the training (a widget's progress bar)."""
     from ..size import size_bytes
     from ..train import evaluate, train
@@ -79,10 +75,10 @@ def train_point(config: dict, recipe: dict | None = None, limit: int | None = No
     train(model, epochs=recipe["epochs"], lr=recipe["lr"], batch_size=recipe["batch_size"], seed=recipe["seed"],
           limit=limit, progress=False, report=progress, desc=" ".join(f"{k}={v}" for k, v in config.items()))
     seconds = time.perf_counter() - t0
-    return {"config": dict(config), "accuracy_pct": round(evaluate(model), 2),
+    return {"config": dict(config), "accuracy_pct": round(evaluate(model, limit=eval_limit), 2),
             "size_bytes": size_bytes(model, "fp32"), "macs": metrics.count_macs(model),
             "params": metrics.count_params(model), "train_seconds": round(seconds, 1),
-            "recipe": {**recipe, "limit": limit}}
+            "recipe": {**recipe, "limit": limit, **({"eval_limit": eval_limit} if eval_limit is not None else {})}}
 
 
 def measure_latency(points: list[dict], batch_size: int = 1, repeats: int = 15,
@@ -100,46 +96,47 @@ def measure_latency(points: list[dict], batch_size: int = 1, repeats: int = 15,
     return out, {k: times[k].median_ms for k in extra}
 
 
-def read_sweep(path: str | Path | None = None) -> dict:
-    return read_cache(path or sweep_cache(), "python -m labkit.compact sweep")
-
-
-def run_sweep(configs: list[dict] | None = None, path: str | Path | None = None, resume: bool = True) -> dict:
-    """Train every configuration (default: the full grid) and write the cache after each one
-    (a re-run resumes: points already trained with the same recipe are kept)."""
-    path = Path(path) if path else sweep_cache()
-    configs = configs or grid()
-    doc = {"command": "python -m labkit.compact sweep", "recipe": SWEEP_RECIPE,
-           "torch": torch.__version__.split("+")[0], "threads": torch.get_num_threads(), "points": []}
-    if resume and path.exists():
-        old = json.loads(path.read_text())
-        if old.get("recipe") == SWEEP_RECIPE:
-            doc["points"] = [p for p in old["points"] if p["config"] in configs]
-    done = [p["config"] for p in doc["points"]]
+def recipe(blocks=SWEEP_BLOCKS, widths=SWEEP_WIDTHS, resolutions=SWEEP_RESOLUTIONS, training: dict | None = None,
+           limit: int | None = None, eval_limit: int | None = None, done: list[dict] | None = None,
+           checkpoint: Callable[[list[dict]], None] | None = None, log=print):
+    """Train every configuration of ``grid(blocks, widths, resolutions)`` with ``SWEEP_RECIPE``
+    (``training`` overrides some of it) on the first ``limit`` training images (all by default),
+    evaluated on the first ``eval_limit`` test images (all). Resumable: points in ``done`` trained
+    with the same recipe are kept, and ``checkpoint(rows)`` gets the rows so far after each point
+    (``labkit.cache.run`` wires both to a ``.partial.json`` file)."""
+    configs = grid(blocks, widths, resolutions)
+    training = {**SWEEP_RECIPE, **(training or {})}
+    same = {**training, "limit": limit, **({"eval_limit": eval_limit} if eval_limit is not None else {})}
+    points = [p for p in (done or []) if p.get("config") in configs and p.get("recipe") == same]
     for i, cfg in enumerate(configs):
-        if cfg in done:
+        if cfg in [p["config"] for p in points]:
             continue
-        p = train_point(cfg)
-        doc["points"] = sorted(doc["points"] + [p], key=lambda q: configs.index(q["config"]))
-        write_json(doc, path)
-        print(f"[{i + 1}/{len(configs)}] {cfg}: {p['accuracy_pct']:.2f} %, {p['size_bytes']:,} bytes, "
-              f"{p['macs']:,} MACs, {p['train_seconds']:.0f} s", flush=True)
-    return doc
+        p = train_point(cfg, training, limit=limit, eval_limit=eval_limit)
+        points = sorted(points + [p], key=lambda q: configs.index(q["config"]))
+        if checkpoint:
+            checkpoint(points)
+        log(f"[{i + 1}/{len(configs)}] {cfg}: {p['accuracy_pct']:.2f} %, {p['size_bytes']:,} bytes, "
+            f"{p['macs']:,} MACs, {p['train_seconds']:.0f} s")
+    params = {"recipe": training, "blocks": list(blocks), "widths": list(widths), "resolutions": list(resolutions),
+              "limit": limit, "eval_limit": eval_limit}
+    return points, params, {}
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.compact", description="The compact-net sweep behind notebook 01's explorer.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("sweep", help=f"train the {len(grid())}-point grid ({SWEEP_RECIPE['epochs']} epochs each) and cache it")
-    args = p.parse_args(argv)
-    from ..env import setup
-    setup(quiet=True)
-    if args.cmd == "sweep":
-        doc = run_sweep()
-        path = sweep_cache()
-        print(f"{len(doc['points'])} points in {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    return 0
+def view(doc: dict) -> dict:
+    """A cached compact sweep as the explorer reads it: ``{recipe, points}`` plus the cache's
+    ``command``, ``labkit``, ``torch``, ``threads``, ``created``, ``seconds``."""
+    from .. import cache
+    return {**cache.meta(doc), "recipe": doc["params"]["recipe"], "points": [dict(r) for r in doc["rows"]]}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def sweep(**kwargs) -> dict:
+    """Train the sweep now (``recipe(**kwargs)``, not written to the cache), in the shape of ``load_sweep``."""
+    from .. import cache
+    return view(cache.compute("compact", **kwargs))
+
+
+def load_sweep(path=None) -> dict:
+    """The cached sweep (``python -m labkit sweep compact``) in the shape of ``view``, or a one-line
+    error naming that command."""
+    from .. import cache
+    return view(cache.load("compact", path))

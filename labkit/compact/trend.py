@@ -1,6 +1,7 @@
 """The trend of compact networks, from torchvision's own model metadata (offline): families,
 years, MACs and ImageNet accuracy of every classifier; activation memory; measured latency of
-reference models with random weights (cached: ``python -m labkit sweep trend-latency``).
+reference models with random weights (``latency_recipe``, cached by ``python -m labkit sweep
+trend-latency``; ``load_latency`` reads it).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 from .. import metrics, validate
 from ..layers import WEIGHTED
-from ..paths import ROOT, cache_dir, read_cache, write_json
+from ..paths import ROOT
 from ..ui.plots import text_table
 
 
@@ -42,10 +43,6 @@ LIVE_MODELS = ("alexnet", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "shu
 
 
 LATENCY_BATCHES = (1, 8)
-
-
-def latency_cache() -> Path:
-    return cache_dir() / "trend_latency.json"
 
 
 # ---------------------------------------------------------------- the data
@@ -233,42 +230,49 @@ def disagreements(rows: list[dict], batch_size: int = 1) -> list[dict]:
     return sorted(pairs, key=lambda p: -p["macs_ratio"])
 
 
-def write_latency_cache(rows: list[dict], path: str | Path | None = None) -> Path:
-    path = Path(path) if path else latency_cache()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"command": "python -m labkit.trend latency", "torch": torch.__version__.split("+")[0],
-           "threads": torch.get_num_threads(), "device": "cpu", "input": list(IMAGENET_INPUT[1:]),
-           "weights": "random (architecture only)", "rows": rows}
-    return write_json(doc, path)
+def latency_recipe(models=REFERENCE_MODELS, batch_sizes=LATENCY_BATCHES, repeats: int = 7, warmup: int = 2,
+                   log=print):
+    """The cached latency sweep (``python -m labkit sweep trend-latency``): ``measure_latency`` of
+    ``models`` at ``batch_sizes``; rows as ``measure_latency`` returns them."""
+    log(f"measuring {len(models)} models at batch sizes {tuple(batch_sizes)} on {torch.get_num_threads()} threads ...")
+    rows = measure_latency(models, batch_sizes, repeats=repeats, warmup=warmup, progress=lambda f, t: log(f"  {t}"))
+    for r in rows:
+        log(f"{r['model']:20s} batch {r['batch_size']:2d} {r['median_ms']:9.2f} ms")
+    params = {"models": list(models), "batch_sizes": list(batch_sizes), "repeats": repeats, "warmup": warmup,
+              "device": "cpu", "input": list(IMAGENET_INPUT[1:]), "weights": "random (architecture only)"}
+    return rows, params, {}
 
 
-def read_latency_cache(path: str | Path | None = None) -> dict:
-    return read_cache(path or latency_cache(), "python -m labkit.trend latency")
+def latency_view(doc: dict) -> dict:
+    """A cached latency sweep as notebook 01 reads it: ``{device, input, weights, rows}`` plus the
+    cache's ``command``, ``labkit``, ``torch``, ``threads``, ``created``, ``seconds``."""
+    from .. import cache
+    p = doc["params"]
+    return {**cache.meta(doc), "device": p["device"], "input": p["input"], "weights": p["weights"],
+            "rows": [dict(r) for r in doc["rows"]]}
+
+
+def load_latency(path: str | Path | None = None) -> dict:
+    """The cached latency of the reference models (``python -m labkit sweep trend-latency``), in the
+    shape of ``latency_view``, or a one-line error naming that command."""
+    from .. import cache
+    return latency_view(cache.load("trend-latency", path))
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.trend", description="The ImageNet trend: data and latency sweep.")
+    p = argparse.ArgumentParser(prog="python -m labkit.compact.trend",
+                                description="The ImageNet trend's data (its latency sweep: "
+                                            "python -m labkit sweep trend-latency).")
     sub = p.add_subparsers(dest="cmd", required=True)
-    lat = sub.add_parser("latency", help="measure the reference models' CPU latency and cache it")
-    lat.add_argument("--repeats", type=int, default=7)
     sub.add_parser("table", help="print every model with its metadata")
-    args = p.parse_args(argv)
+    p.parse_args(argv)
     from ..env import setup
     setup(quiet=True)
-    if args.cmd == "latency":
-        print(f"measuring {len(REFERENCE_MODELS)} models at batch sizes {LATENCY_BATCHES} "
-              f"on {torch.get_num_threads()} threads ...", flush=True)
-        rows = measure_latency(repeats=args.repeats, progress=lambda f, t: print(f"  {t}", flush=True))
-        path = write_latency_cache(rows)
-        for r in rows:
-            print(f"{r['model']:20s} batch {r['batch_size']:2d} {r['median_ms']:9.2f} ms")
-        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    else:
-        rows, skipped = imagenet_models()
-        for r in rows:
-            print(f"{r['year']}  {r['model']:20s} {r['params']:>12,} params {r['macs'] / 1e9:8.3f} GMACs "
-                  f"{r['accuracy_pct']:6.2f} %")
-        print("left out (no ImageNet-1K-only weights):", ", ".join(skipped))
+    rows, skipped = imagenet_models()
+    for r in rows:
+        print(f"{r['year']}  {r['model']:20s} {r['params']:>12,} params {r['macs'] / 1e9:8.3f} GMACs "
+              f"{r['accuracy_pct']:6.2f} %")
+    print("left out (no ImageNet-1K-only weights):", ", ".join(skipped))
     return 0
 
 

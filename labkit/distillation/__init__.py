@@ -11,6 +11,6 @@ from .losses import CNN_STAGES, FeatureTaps, attention_loss, attention_map, kd_l
 from .students import (RECOVER_METHODS, VAL_START, Budget, make_student, prune_copy, recover,  # noqa: F401
                        remove_masks, teacher_cache, train_student, validation_accuracy, validation_batches)
 from .sweep import (RECOVER_SPARSITY, SWEEP_SEEDS, best, live_run, load_sweeps, mean_std, run_sweep,  # noqa: F401
-                    sweep_rows, sweep_text, write_sweeps)
+                    sweep, sweep_rows, sweep_text)
 from .teacher import TeacherCache, attention_objective, kd_objective  # noqa: F401
 from .widgets import sweep_widget, temperature_widget  # noqa: F401

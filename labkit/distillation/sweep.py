@@ -1,11 +1,14 @@
 """Notebook 05's cached sweeps (temperature, alpha, features, data budget, teacher, recovery)
-over several seeds, and the text tables that summarise them (``python -m labkit sweep distillation``).
+over several seeds, and the text tables that summarise them.
+
+``recipe`` runs them (an hour; ``python -m labkit sweep distillation`` caches them through
+``labkit.cache``, one row per entry with its ``"kind"``); ``load_sweeps`` reads the cache and
+``sweep`` recomputes it, both in the shape ``sweep_rows`` and the widgets read (``view``).
 """
 from __future__ import annotations
 
 import math
 from typing import Sequence
-import torch
 from .. import validate, verify
 from .losses import CNN_STAGES
 from .students import Budget, RECOVER_METHODS, prune_copy, recover, teacher_cache, train_student, validation_accuracy
@@ -37,27 +40,32 @@ RECOVER_IMAGES = (200, 2_000)
 RECOVER_SPARSITY = 0.95
 
 
+RECOVER_SAMPLES = 2_000     # images seen while recovering (``recover``'s default)
+
+
 SWEEP_KINDS = ("temperature", "alpha", "feature", "budget", "teacher", "recover")
 
 
-SWEEP_FILE = "05_distillation_sweeps.json"
+_RUNS: dict = {}    # (teacher, budget, T, alpha, beta, seed, eval_limit) -> (val %, test %): one process reuses runs
 
 
-def sweep_path():
-    from ..paths import cache_dir
-    return cache_dir() / SWEEP_FILE
-
-
-_RUNS: dict = {}          # (teacher, images, T, alpha, beta, seed) -> (val %, test %): one process reuses runs
+def _validation(model, limit: int | None = None) -> float:
+    """``validation_accuracy``, on the first ``limit`` validation images only when given."""
+    if limit is None:
+        return validation_accuracy(model)
+    from itertools import islice
+    from ..train import evaluate
+    from .students import validation_batches
+    return evaluate(model, islice(validation_batches(batch_size=limit), 1))
 
 
 def _student_run(teacher: str, budget: Budget, T: float, alpha: float, beta: float, seed: int,
-                 caches: dict) -> tuple[float, float]:
+                 caches: dict, eval_limit: int | None = None) -> tuple[float, float]:
     """Validation and test accuracy of one student (memoised: sweeps share their common points)."""
     from .. import zoo
     from ..train import evaluate
     alone = alpha == 0 and beta == 0
-    key = (None if alone else teacher, budget, None if alone else float(T), float(alpha), float(beta), seed)
+    key = (None if alone else teacher, budget, None if alone else float(T), float(alpha), float(beta), seed, eval_limit)
     if key not in _RUNS:
         cache = None
         if not alone:
@@ -67,19 +75,23 @@ def _student_run(teacher: str, budget: Budget, T: float, alpha: float, beta: flo
                 caches[ck] = teacher_cache(zoo.load(teacher), budget, stages=stages)
             cache = caches[ck]
         model = train_student(seed, cache, T=T, alpha=alpha, beta=beta, budget=budget)
-        _RUNS[key] = (round(validation_accuracy(model), 2), round(evaluate(model), 2))
+        _RUNS[key] = (round(_validation(model, eval_limit), 2), round(evaluate(model, limit=eval_limit), 2))
     return _RUNS[key]
 
 
 def run_sweep(kind: str, seeds: Sequence[int] = SWEEP_SEEDS, budget: Budget = Budget(), T: float = 4.0,
-              alpha: float = 0.9, log=print) -> list[dict]:
+              alpha: float = 0.9, log=print, temperatures=TEMPERATURES, alphas=ALPHAS, teachers=TEACHERS,
+              budgets=BUDGETS, betas=FEATURE_BETAS, recover_images=RECOVER_IMAGES,
+              recover_samples: int = RECOVER_SAMPLES, eval_limit: int | None = None) -> list[dict]:
     """One sweep: a list of entries ``{<setting>..., "val_accuracy_pct": [per seed], "test_accuracy_pct": [...]}``.
 
-    ``temperature`` (T at ``alpha``), ``alpha`` (at ``T``; 0 is the student alone), ``teacher``
-    (zoo teachers of several sizes, at ``T``, ``alpha``), ``budget`` (labelled images, alone vs KD),
-    ``feature`` (attention transfer weight beta, without and with logit KD), ``recover`` (a pruned
-    copy of ``cnn`` recovered by fine-tuning or distillation). Choose settings on validation
-    accuracy; test accuracy is reported alongside for reading, not for choosing.
+    ``temperature`` (each of ``temperatures`` at ``alpha``), ``alpha`` (each of ``alphas`` at ``T``;
+    0 is the student alone), ``teacher`` (zoo ``teachers`` of several sizes, at ``T``, ``alpha``),
+    ``budget`` (each of ``budgets`` labelled images, alone vs KD), ``feature`` (attention transfer
+    weight each of ``betas``, without and with logit KD), ``recover`` (a pruned copy of ``cnn``
+    recovered by fine-tuning or distillation on each of ``recover_images`` images, seen
+    ``recover_samples`` times). Choose settings on validation accuracy; test accuracy is reported
+    alongside for reading, not for choosing (both on their first ``eval_limit`` images, all by default).
     """
     from .. import zoo
     from ..train import evaluate
@@ -87,41 +99,43 @@ def run_sweep(kind: str, seeds: Sequence[int] = SWEEP_SEEDS, budget: Budget = Bu
     out, caches = [], {}
 
     def entry(config, teacher="cnn", b=budget, t=T, a=alpha, beta=0.0):
-        runs = [_student_run(teacher, b, t, a, beta, s, caches) for s in seeds]
+        runs = [_student_run(teacher, b, t, a, beta, s, caches, eval_limit) for s in seeds]
         out.append({**config, "val_accuracy_pct": [r[0] for r in runs], "test_accuracy_pct": [r[1] for r in runs]})
         log(kind, out[-1])
 
     if kind == "temperature":
-        for t in TEMPERATURES:
+        for t in temperatures:
             entry({"T": t, "alpha": alpha}, t=t)
     elif kind == "alpha":
-        for a in ALPHAS:
+        for a in alphas:
             entry({"T": T, "alpha": a}, a=a)
     elif kind == "teacher":
         from ..metrics import count_macs, count_params
-        for name in [n for n in TEACHERS if n in zoo.RECIPES and n in zoo.manifest()]:
+        for name in [n for n in teachers if n in zoo.RECIPES and n in zoo.manifest()]:
             t_model = zoo.load(name)
             entry({"teacher": name, "teacher_params": count_params(t_model), "teacher_macs": count_macs(t_model),
-                   "teacher_test_accuracy_pct": round(evaluate(t_model), 2), "T": T, "alpha": alpha}, teacher=name)
+                   "teacher_test_accuracy_pct": round(evaluate(t_model, limit=eval_limit), 2), "T": T, "alpha": alpha},
+                  teacher=name)
     elif kind == "budget":
-        for n in BUDGETS:
+        for n in budgets:
             b = Budget(images=n, samples=budget.samples, width=budget.width, lr=budget.lr, batch_size=budget.batch_size)
             for a in (0.0, alpha):
                 entry({"images": n, "T": T, "alpha": a}, b=b, a=a)
     elif kind == "feature":
         for a in (0.0, alpha):
-            for beta in FEATURE_BETAS:
+            for beta in betas:
                 entry({"beta": beta, "T": T, "alpha": a}, a=a, beta=beta)
     else:  # recover
         teacher = zoo.load("cnn")
         pruned = prune_copy(teacher, RECOVER_SPARSITY)
         out.append({"method": "pruned", "images": 0, "sparsity": RECOVER_SPARSITY,
-                    "test_accuracy_pct": [round(evaluate(pruned), 2)]})
+                    "test_accuracy_pct": [round(evaluate(pruned, limit=eval_limit), 2)]})
         log(kind, out[-1])
-        for n in RECOVER_IMAGES:
+        for n in recover_images:
             for method in RECOVER_METHODS:
                 accs = [round(evaluate(recover(prune_copy(teacher, RECOVER_SPARSITY), teacher, method, seed=s,
-                                               images=n)), 2) for s in seeds]
+                                               images=n, samples=recover_samples), limit=eval_limit), 2)
+                        for s in seeds]
                 out.append({"method": method, "images": n, "sparsity": RECOVER_SPARSITY, "test_accuracy_pct": accs})
                 log(kind, out[-1])
     return out
@@ -166,7 +180,7 @@ def sweep_rows(sweeps: dict, kind: str, metric: str = "val_accuracy_pct") -> lis
             alone = alone_default
         if alone is None:
             raise ValueError(f"the cache has no student-alone runs for the {kind!r} sweep: "
-                             f"re-run `python -m labkit.distill sweep alpha`")
+                             f"re-run `python -m labkit sweep distillation`")
         value = e[SWEEP_PARAM[kind]]
         if kind == "feature":        # two rows per beta (without / with KD): the name is the value
             name = value = " + ".join(([f"AT beta={value:g}"] if value else []) + (["KD"] if e["alpha"] > 0 else []))
@@ -222,48 +236,54 @@ def live_run(setting: dict, seed: int = SWEEP_SEEDS[0], report=None, budget: Bud
     return validation_accuracy(model)
 
 
-def load_sweeps(path=None) -> dict:
-    """The cached sweeps (``python -m labkit.distill sweep`` writes them)."""
-    from ..paths import read_cache
-    return read_cache(path or sweep_path(), "python -m labkit.distill sweep")
-
-
-def write_sweeps(kinds: Sequence[str] = SWEEP_KINDS, seeds: Sequence[int] = SWEEP_SEEDS, path=None, log=print) -> dict:
-    """Run ``kinds`` and merge them into the cache file (other kinds already there are kept)."""
-    import json
+def recipe(kinds: Sequence[str] = SWEEP_KINDS, seeds: Sequence[int] = SWEEP_SEEDS, budget: dict | None = None,
+           T: float = 4.0, alpha: float = 0.9, temperatures=TEMPERATURES, alphas=ALPHAS, teachers=TEACHERS,
+           budgets=BUDGETS, betas=FEATURE_BETAS, recover_images=RECOVER_IMAGES,
+           recover_samples: int = RECOVER_SAMPLES, eval_limit: int | None = None, log=print):
+    """Every sweep of ``kinds`` over ``seeds`` (``run_sweep``; ``budget``: fields of ``Budget`` to
+    change). Rows: the entries, each with its ``"kind"``; ``extra["seconds"]``: wall time per kind."""
     import time
-    from ..paths import write_json
-    p = path or sweep_path()
-    data = json.loads(p.read_text()) if p.exists() else {}
-    b = Budget()
-    data.setdefault("sweeps", {})
+    for kind in kinds:
+        validate.choice(kind, SWEEP_KINDS, "sweep")
+    fields = {k: v for k, v in (budget or {}).items() if k != "epochs"}      # epochs is derived
+    b = Budget(**fields)
+    values = {"temperatures": list(temperatures), "alphas": list(alphas), "teachers": list(teachers),
+              "budgets": list(budgets), "betas": list(betas), "recover_images": list(recover_images)}
+    rows, seconds = [], {}
     for kind in kinds:
         t0 = time.perf_counter()
-        data["sweeps"][kind] = run_sweep(kind, seeds, b, log=log)
-        data.setdefault("seconds", {})[kind] = round(time.perf_counter() - t0)
-        data.update({"command": "python -m labkit.distill sweep", "seeds": list(seeds),
-                     "budget": {**b.__dict__, "epochs": b.epochs}, "T": 4.0, "alpha": 0.9,
-                     "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0]})
-        write_json(data, p)
-    return data
+        entries = run_sweep(kind, seeds, b, T, alpha, log=log, recover_samples=recover_samples,
+                            eval_limit=eval_limit, **values)
+        rows += [{"kind": kind, **e} for e in entries]
+        seconds[kind] = round(time.perf_counter() - t0)
+    params = {"kinds": list(kinds), "seeds": list(seeds), "budget": {**b.__dict__, "epochs": b.epochs}, "T": T,
+              "alpha": alpha, **values, "recover_sparsity": RECOVER_SPARSITY, "recover_samples": recover_samples,
+              "eval_limit": eval_limit}
+    return rows, params, {"seconds": seconds}
 
 
-def main(argv=None) -> int:
-    import argparse
-    from ..env import setup
-    ap = argparse.ArgumentParser(prog="python -m labkit.distill", description="Knowledge-distillation sweeps for notebook 05.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("sweep", help=f"run the sweeps and write notebooks/cache/{SWEEP_FILE}")
-    s.add_argument("kinds", nargs="*", default=list(SWEEP_KINDS), help=f"some of {', '.join(SWEEP_KINDS)} (default: all)")
-    args = ap.parse_args(argv)
-    for k in args.kinds:
-        validate.choice(k, SWEEP_KINDS, "sweep")
-    setup(quiet=True)
-    write_sweeps(args.kinds, log=lambda *a: print(*a, flush=True))
-    print(f"wrote {sweep_path()}")
-    return 0
+def view(doc: dict) -> dict:
+    """Cached distillation sweeps as ``sweep_rows`` and the widgets read them: ``{sweeps: {kind:
+    [entries]}, seconds: {kind: s}, seeds, budget, T, alpha}`` plus the cache's ``command``,
+    ``labkit``, ``torch``, ``threads``, ``created`` (``seconds`` here is per kind)."""
+    from .. import cache
+    sweeps: dict = {}
+    for r in doc["rows"]:
+        r = dict(r)
+        sweeps.setdefault(r.pop("kind"), []).append(r)
+    p = doc["params"]
+    return {**cache.meta(doc), "sweeps": sweeps, "seconds": dict(doc["extra"].get("seconds", {})),
+            "seeds": p["seeds"], "budget": p["budget"], "T": p["T"], "alpha": p["alpha"]}
 
 
-if __name__ == "__main__":
-    import sys
-    sys.exit(main())
+def sweep(**kwargs) -> dict:
+    """Recompute the sweeps now (an hour; notebook 05's ``FULL = True``): ``recipe(**kwargs)``
+    through ``labkit.cache.compute``, in the shape of ``load_sweeps`` (not written to the cache)."""
+    from .. import cache
+    return view(cache.compute("distillation", **kwargs))
+
+
+def load_sweeps(path=None) -> dict:
+    """The cached sweeps (``python -m labkit sweep distillation`` makes them) in the shape of ``view``."""
+    from .. import cache
+    return view(cache.load("distillation", path))

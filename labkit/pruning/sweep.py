@@ -1,17 +1,16 @@
 """Notebook 02's measured points and its cached sweep (fine-grained, channel, joint).
 
 ``fine_point`` / ``channel_point`` / ``joint_point`` prune, fine-tune and measure one model;
-``sweep`` computes every point of the dashboard (minutes; ``python -m labkit sweep pruning``).
+``recipe`` computes every point of the dashboard (minutes; ``python -m labkit sweep pruning`` caches
+it through ``labkit.cache``); ``load_sweep`` reads the cache and ``sweep`` recomputes it, both in the
+shape the dashboard reads (``view``).
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
 import torch
 from torch import nn
 from .. import metrics, validate
-from ..paths import cache_dir, read_cache, write_json
 from .sensitivity import Scan, sensitivity_scan
 from .channels import _ratio, channel_prune
 from .masks import apply_masks_, finetune_, global_magnitude_masks, iterative_prune_, weight_sparsity
@@ -31,36 +30,41 @@ def point(config: dict, model: nn.Module, accuracy: float, fmt: str = "fp32", la
 
 
 def fine_point(base: nn.Module, scan: Scan, sparsity, epochs: float = 1.0, steps: int = 3,
-               report=None, label=None) -> tuple[dict, nn.Module]:
+               report=None, label=None, limit: int | None = None,
+               eval_limit: int | None = None) -> tuple[dict, nn.Module]:
     """Prune a copy of ``base`` to overall ``sparsity`` with the allocation ``scan`` derives, in
-    ``steps`` prune + fine-tune rounds (Han et al. 2015); point with size in ``sparse-csr``."""
+    ``steps`` prune + fine-tune rounds (Han et al. 2015) on the first ``limit`` training images
+    (all by default); point with size in ``sparse-csr``, accuracy on the first ``eval_limit`` test images."""
     from ..train import evaluate
     model = copy.deepcopy(base)
-    iterative_prune_(model, scan.allocate_for(sparsity), steps=steps, epochs=epochs, report=report)
+    iterative_prune_(model, scan.allocate_for(sparsity), steps=steps, epochs=epochs, limit=limit, report=report)
     cfg = {"sparsity": validate.sparsity(sparsity), "achieved": round(weight_sparsity(model), 4), "epochs": epochs}
-    return point(cfg, model, evaluate(model), "sparse-csr", label=label), model
+    return point(cfg, model, evaluate(model, limit=eval_limit), "sparse-csr", label=label), model
 
 
 def channel_point(base: nn.Module, ratio, epochs: float = 0.5, importance=None, report=None,
-                  label=None) -> tuple[dict, nn.Module]:
-    """Remove ``ratio`` of the channels (L1 filters by default), fine-tune; point with size in ``fp32``."""
+                  label=None, limit: int | None = None, eval_limit: int | None = None) -> tuple[dict, nn.Module]:
+    """Remove ``ratio`` of the channels (L1 filters by default), fine-tune (on the first ``limit``
+    training images); point with size in ``fp32``, accuracy on the first ``eval_limit`` test images."""
     from ..train import evaluate
     model = channel_prune(base, ratio, importance=importance)
-    finetune_(model, epochs, report=report, desc=f"channels -{_ratio(ratio):.0%}")
-    return point({"ratio": _ratio(ratio), "epochs": epochs}, model, evaluate(model), "fp32", label=label), model
+    finetune_(model, epochs, limit=limit, report=report, desc=f"channels -{_ratio(ratio):.0%}")
+    return point({"ratio": _ratio(ratio), "epochs": epochs}, model, evaluate(model, limit=eval_limit), "fp32",
+                 label=label), model
 
 
 def joint_point(channel_model: nn.Module, sparsity, epochs: float = 0.3, ratio=None, report=None,
-                label=None) -> tuple[dict, nn.Module]:
+                label=None, limit: int | None = None, eval_limit: int | None = None) -> tuple[dict, nn.Module]:
     """Multi-level: global magnitude pruning to ``sparsity`` on top of a channel-pruned model,
-    fine-tuned with the mask held; point with size in ``sparse-csr``."""
+    fine-tuned with the mask held (on the first ``limit`` training images); point with size in
+    ``sparse-csr``, accuracy on the first ``eval_limit`` test images."""
     from ..train import evaluate
     model = copy.deepcopy(channel_model)
     masks = global_magnitude_masks(model, sparsity)
     apply_masks_(model, masks)
-    finetune_(model, epochs, masks, report=report, desc=f"joint {validate.sparsity(sparsity):.0%}")
+    finetune_(model, epochs, masks, limit=limit, report=report, desc=f"joint {validate.sparsity(sparsity):.0%}")
     cfg = {"sparsity": validate.sparsity(sparsity), "ratio": ratio, "epochs": epochs}
-    return point(cfg, model, evaluate(model), "sparse-csr", label=label), model
+    return point(cfg, model, evaluate(model, limit=eval_limit), "sparse-csr", label=label), model
 
 
 SWEEP = {"prune-fine": (0.5, 0.8, 0.9, 0.95, 0.97),
@@ -74,34 +78,85 @@ EPOCHS = {"prune-fine": 1.0, "prune-channel": 0.5, "prune-joint": 0.3}
 SWEEP_RATIO = 0.3           # the channel ratio the joint sweep starts from
 
 
-SWEEP_FILE = "02_pruning_sweep.json"
+def recipe(model: str = "cnn", fine=SWEEP["prune-fine"], channel=SWEEP["prune-channel"], joint=SWEEP["prune-joint"],
+           joint_ratio: float = SWEEP_RATIO, epochs: dict | None = None, limit: int | None = None,
+           eval_limit: int | None = None, scan_images: int | None = None, scan_sparsities=None, repeats: int = 20,
+           progress: bool = True):
+    """Every point of notebook 02's dashboard (minutes; ``python -m labkit sweep pruning``):
+    fine-grained at each of ``fine`` sparsities (sensitivity allocation, scanned at ``scan_sparsities``
+    on ``scan_images`` training images, both by default the scan's own), channel at each of ``channel``
+    ratios (L1 filters),
+    joint at each of ``joint`` sparsities on the ``joint_ratio`` channel model, each fine-tuned
+    ``EPOCHS[method]`` (``epochs`` overrides some) on the first ``limit`` training images (all by
+    default) and evaluated on the first ``eval_limit`` test images (all); every latency timed
+    interleaved with the baseline at batch 1 (``retime``, ``repeats``).
 
-
-def sweep(model_name: str = "cnn", progress: bool = True) -> dict:
-    """Every point of notebook 02's dashboard, recomputed (minutes): fine-grained (sensitivity
-    allocation), channel (L1 filters), joint (channels ``SWEEP_RATIO`` + global magnitude), each
-    fine-tuned ``EPOCHS[method]``; all latencies timed interleaved with the baseline at batch 1."""
+    Returns ``(rows, params, extra)`` for ``labkit.cache``: a ``"technique": "baseline"`` row, then
+    one row per point with its ``"technique"`` (``prune-fine``, ``prune-channel``, ``prune-joint``)."""
     from .. import zoo
     from ..train import evaluate
-    base = zoo.load(model_name)
+    if joint and joint_ratio not in channel:
+        raise ValueError(f"joint_ratio {joint_ratio!r} must be one of the channel ratios {list(channel)}: "
+                         f"the joint sweep starts from that channel-pruned model")
+    epochs = {**EPOCHS, **(epochs or {})}
+    base = zoo.load(model)
     say = print if progress else (lambda *a, **k: None)
-    scan = sensitivity_scan(base)
+    scan_data = None                     # None: the scan's own images
+    if scan_images is not None:
+        from ..data import loader
+        scan_data = list(loader("train", 1000, shuffle=False, limit=scan_images))
+    scan = sensitivity_scan(base, data=scan_data) if scan_sparsities is None else \
+        sensitivity_scan(base, list(scan_sparsities), data=scan_data)
+    grid = {"prune-fine": list(fine), "prune-channel": list(channel), "prune-joint": list(joint)}
     pairs = {m: [] for m in SWEEP}
-    for s in SWEEP["prune-fine"]:
-        pairs["prune-fine"].append(fine_point(base, scan, s, EPOCHS["prune-fine"]))
+    for s in grid["prune-fine"]:
+        pairs["prune-fine"].append(fine_point(base, scan, s, epochs["prune-fine"], limit=limit, eval_limit=eval_limit))
         say("prune-fine", pairs["prune-fine"][-1][0])
-    for r in SWEEP["prune-channel"]:
-        pairs["prune-channel"].append(channel_point(base, r, EPOCHS["prune-channel"]))
+    for r in grid["prune-channel"]:
+        pairs["prune-channel"].append(channel_point(base, r, epochs["prune-channel"], limit=limit,
+                                                    eval_limit=eval_limit))
         say("prune-channel", pairs["prune-channel"][-1][0])
-    channel_model = dict(zip(SWEEP["prune-channel"], pairs["prune-channel"]))[SWEEP_RATIO][1]
-    for s in SWEEP["prune-joint"]:
-        pairs["prune-joint"].append(joint_point(channel_model, s, EPOCHS["prune-joint"], ratio=SWEEP_RATIO))
+    if grid["prune-joint"]:
+        channel_model = dict(zip(grid["prune-channel"], pairs["prune-channel"]))[joint_ratio][1]
+    for s in grid["prune-joint"]:
+        pairs["prune-joint"].append(joint_point(channel_model, s, epochs["prune-joint"], ratio=joint_ratio,
+                                                limit=limit, eval_limit=eval_limit))
         say("prune-joint", pairs["prune-joint"][-1][0])
-    data = {"model": model_name, "baseline": point({"model": model_name}, base, evaluate(base)), "epochs": EPOCHS,
-            "methods": {m: [p for p, _ in pairs[m]] for m in SWEEP},
-            "batch_size": 1, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
-            "command": "python -m labkit.prune sweep"}
-    return retime(data, base)
+    data = {"baseline": point({"model": model}, base, evaluate(base, limit=eval_limit)),
+            "methods": {m: [p for p, _ in pairs[m]] for m in SWEEP if pairs[m]}}
+    data = retime(data, base, repeats=repeats)
+    rows = [{"technique": "baseline", **data["baseline"]}]
+    rows += [{"technique": m, **p} for m, points in data["methods"].items() for p in points]
+    params = {"model": model, "epochs": epochs, "batch_size": data["batch_size"], "fine": grid["prune-fine"],
+              "channel": grid["prune-channel"], "joint": grid["prune-joint"], "joint_ratio": joint_ratio,
+              "limit": limit, "eval_limit": eval_limit, "scan_images": scan_images,
+              "scan_sparsities": None if scan_sparsities is None else list(scan_sparsities), "repeats": repeats}
+    return rows, params, {}
+
+
+def view(doc: dict) -> dict:
+    """A cached pruning sweep (``labkit.cache`` document) in the shape the dashboard reads:
+    ``{model, baseline, epochs, methods: {technique: [points]}, batch_size}`` plus the cache's
+    ``command``, ``labkit``, ``torch``, ``threads``, ``created``, ``seconds``."""
+    from .. import cache
+    methods, baseline = {}, None
+    for r in doc["rows"]:
+        r = dict(r)
+        technique = r.pop("technique")
+        if technique == "baseline":
+            baseline = r
+        else:
+            methods.setdefault(technique, []).append(r)
+    p = doc["params"]
+    return {**cache.meta(doc), "model": p["model"], "baseline": baseline, "epochs": p["epochs"], "methods": methods,
+            "batch_size": p["batch_size"]}
+
+
+def sweep(**kwargs) -> dict:
+    """Recompute the sweep now (minutes; notebook 02's ``FULL = True``): ``recipe(**kwargs)``
+    through ``labkit.cache.compute``, in the shape of ``load_sweep`` (not written to the cache)."""
+    from .. import cache
+    return view(cache.compute("pruning", **kwargs))
 
 
 def architecture(base: nn.Module, technique: str, config: dict) -> nn.Module:
@@ -152,21 +207,7 @@ def time_live(point: dict, model: nn.Module, technique: str, sweep_data: dict, b
 
 
 def load_sweep(path=None) -> dict:
-    """The cached sweep (``notebooks/cache/02_pruning_sweep.json``), or a one-line error naming the
-    command that makes it."""
-    return read_cache(path or SWEEP_FILE, "python -m labkit.prune sweep")
-
-
-def main(argv=None) -> int:
-    from ..env import setup
-    p = argparse.ArgumentParser(prog="python -m labkit.prune", description="Notebook 02's cached pruning sweep.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("sweep", help=f"recompute notebooks/cache/{SWEEP_FILE} (minutes)")
-    p.parse_args(argv)
-    setup(quiet=True)
-    print(f"wrote {write_json(sweep(), cache_dir() / SWEEP_FILE)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """The cached sweep (``notebooks/cache/02_pruning_sweep.json``) in the shape of ``view``, or a
+    one-line error naming the command that makes it (``python -m labkit sweep pruning``)."""
+    from .. import cache
+    return view(cache.load("pruning", path))
