@@ -219,11 +219,13 @@ SUBSETS = {
 }
 
 
-def subset(name: str, batch_size: int = 500, device=None) -> list:
-    """A named part of the training images (``SUBSETS``) as a list of (x, y) batches, in order."""
+def subset(name: str, batch_size: int = 500, device=None, limit: int | None = None) -> list:
+    """A named part of the training images (``SUBSETS``) as a list of (x, y) batches, in order;
+    ``limit`` keeps its first images only (a quick run)."""
     from .env import current_device
     validate.choice(name, SUBSETS, "subset")
     start, stop = SUBSETS[name]
+    stop = stop if limit is None else min(stop, start + int(limit))
     images, labels = arrays("train")
     device = device or current_device()
     return [(normalize(images[i:min(i + batch_size, stop)]).to(device), labels[i:min(i + batch_size, stop)].to(device))

@@ -296,5 +296,10 @@ def size_bytes(model_or_state_dict, fmt="fp32", bits=None) -> int:
     return sum(r["bytes"] for r in size_report(model_or_state_dict, fmt, bits))
 
 
-# the real bytes behind the counts (labkit.packing), here too: size.export / size.load / size.write
-from .packing import export, load, write  # noqa: E402,F401
+
+def __getattr__(name: str):
+    """``size.export`` / ``size.load`` / ``size.write``: the real bytes live in ``labkit.packing``."""
+    if name in ("export", "load", "write"):
+        from . import packing
+        return getattr(packing, name)
+    raise AttributeError(f"module 'labkit.size' has no attribute {name!r}")

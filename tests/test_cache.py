@@ -273,14 +273,6 @@ def ipywidgets_importers() -> dict:
     return json.loads(r.stdout.splitlines()[-1])
 
 
-# compact/__init__ and distillation/__init__ import their widgets module, which imports ipywidgets
-# at its top (pruning/widgets.py imports it inside its functions): until they do the same, importing
-# those recipe modules pulls ipywidgets in. strict: this fails as soon as it is fixed, to drop the mark.
-WIDGETS_AT_IMPORT = pytest.mark.xfail(strict=True, reason="labkit.compact / labkit.distillation import their "
-                                      "widgets (ipywidgets) in __init__")
-
-
-@pytest.mark.parametrize("module", [pytest.param(m, marks=WIDGETS_AT_IMPORT) if m.startswith(
-    ("labkit.compact", "labkit.distillation")) else m for m in RECIPE_MODULES])
+@pytest.mark.parametrize("module", RECIPE_MODULES)
 def test_recipe_modules_do_not_import_ipywidgets(module, ipywidgets_importers):
     assert ipywidgets_importers[module] is False

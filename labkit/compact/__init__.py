@@ -11,5 +11,15 @@ from . import trend  # noqa: F401
 from .figures import blocks_figure, compare_blocks  # noqa: F401
 from .sweep import PARAMS, grid, load_sweep, measure_latency, sweep, sweep_model, train_point  # noqa: F401
 from .trend_figures import latency_figure, scatter_figure, trend_figure  # noqa: F401
-from .widgets import sweep_explorer  # noqa: F401
 from .width import compact_width_sweep, train_compact_width  # noqa: F401
+
+# The widgets load on first use, so importing this topic (a sweep recipe, a CLI) never pulls in
+# ipywidgets: only the ui layer and the topics' widgets.py import it.
+_WIDGETS = ("sweep_explorer",)
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        from . import widgets
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,4 +13,14 @@ from .students import (RECOVER_METHODS, VAL_START, Budget, make_student, prune_c
 from .sweep import (RECOVER_SPARSITY, SWEEP_SEEDS, best, live_run, load_sweeps, mean_std, run_sweep,  # noqa: F401
                     sweep, sweep_rows, sweep_text)
 from .teacher import TeacherCache, attention_objective, kd_objective  # noqa: F401
-from .widgets import sweep_widget, temperature_widget  # noqa: F401
+
+# The widgets load on first use, so importing this topic (a sweep recipe, a CLI) never pulls in
+# ipywidgets: only the ui layer and the topics' widgets.py import it.
+_WIDGETS = ("sweep_widget", "temperature_widget")
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        from . import widgets
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,4 +18,14 @@ from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_ma
 from .sparse import SparseLinear, break_even, sparse_linear_, sparse_vs_dense  # noqa: F401
 from .sweep import (architecture, channel_point, fine_point, joint_point, load_sweep, retime, sweep,  # noqa: F401
                     time_live)
-from .widgets import dashboard  # noqa: F401
+
+# The widgets load on first use, so importing this topic (a sweep recipe, a CLI) never pulls in
+# ipywidgets: only the ui layer and the topics' widgets.py import it.
+_WIDGETS = ("dashboard",)
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        from . import widgets
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -103,8 +103,8 @@ def recipe(model: str = "cnn", fine=SWEEP["prune-fine"], channel=SWEEP["prune-ch
     say = print if progress else (lambda *a, **k: None)
     scan_data = None                     # None: the scan's own images
     if scan_images is not None:
-        from ..data import loader
-        scan_data = list(loader("train", 1000, shuffle=False, limit=scan_images))
+        from ..data import subset
+        scan_data = subset("sensitivity", 1000, limit=scan_images)
     scan = sensitivity_scan(base, data=scan_data) if scan_sparsities is None else \
         sensitivity_scan(base, list(scan_sparsities), data=scan_data)
     grid = {"prune-fine": list(fine), "prune-channel": list(channel), "prune-joint": list(joint)}

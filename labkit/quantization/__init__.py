@@ -4,7 +4,7 @@
 Inside: ``quant`` (linear and k-means quantization of tensors: the math) → ``ptq`` (models:
 quantize after training, count the bytes) → ``qat`` (quantization-aware training) → ``mixed``
 (bits per layer under a size budget, on the shared ``labkit.allocate``) → the cached sweeps
-(``sweep``, ``sweep_qat``, ``sweep_mixed``) → ``figures``. Real int8 kernels run through
+(``sweep``: PTQ, QAT and mixed precision) → ``figures``. Real int8 kernels run through
 ONNX Runtime: ``labkit.deploy``.
 """
 from ..layers import fold_batchnorm  # noqa: F401

@@ -14,7 +14,7 @@ import time
 from functools import partial
 from . import quant
 from .. import size, validate
-from .mixed import OPTIONS, SENSITIVITY_IMAGES, allocate, budget_bytes, layer_bytes, mixed_point, sensitivity
+from .mixed import OPTIONS, SENSITIVITY_IMAGES, allocate_bits, budget_bytes, layer_bytes, mixed_point, sensitivity
 from .ptq import CALIB_IMAGES, quantize_model, share_weights, size_bytes
 from .qat import ACT_BITS, EPOCHS, LR, quantization_aware_training
 
@@ -159,17 +159,17 @@ def mixed_recipe(model: str = "cnn", avg_bits=AVG_BITS, options=OPTIONS, sensiti
     the whole numbers among them (weights only, ``mse`` ranges), evaluated on the (first
     ``eval_limit``) test images. Rows: the points; ``extra["sensitivity"]``: ``{layer: {bits: loss increase}}``."""
     from .. import zoo
-    from .mixed import sensitivity_batches
+    from ..data import subset
     net = zoo.load(model)
     acc = _accuracy(eval_limit)
     t0 = time.perf_counter()
-    batches = None if sensitivity_images is None else sensitivity_batches(sensitivity_images)
+    batches = None if sensitivity_images is None else subset("sensitivity", 500, limit=sensitivity_images)
     sens = sensitivity(net, options, batches)
     progress(f"[{time.perf_counter() - t0:6.1f} s] sensitivity measured")
     sizes, rest = layer_bytes(net, options)
     points = []
     for a in avg_bits:
-        alloc = allocate(sens, sizes, budget_bytes(net, a), rest)
+        alloc = allocate_bits(sens, sizes, budget_bytes(net, a), rest)
         points.append(mixed_point(net, alloc, {"avg_bits": a, "allocation": "mixed"}, acc))
         progress(f"[{time.perf_counter() - t0:6.1f} s] mixed {a}: {alloc} {points[-1]['accuracy_pct']:.2f} %")
         if float(a).is_integer() and int(a) in options:
