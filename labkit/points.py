@@ -97,25 +97,30 @@ def ratio_table(points: dict, reference: str, extra: dict | None = None, columns
     return text_table(rows, fmt)
 
 
-def make(config: dict, model: nn.Module | None = None, accuracy: float = 0.0, storage="fp32", bits=None,
-         nonzero: bool = False, latency_ms: float = 0.0, label: str | None = None, **measures) -> dict:
-    """A sweep point: ``{"config", "accuracy_pct", "size_bytes", "macs", "latency_ms"[, "label"]}``.
+def make(config: dict, model: nn.Module | None = None, accuracy: float | None = None, storage="fp32", bits=None,
+         nonzero: bool = False, latency_ms: float | None = None, label: str | None = None, **extra) -> dict:
+    """A sweep point: ``{"config", "accuracy_pct", "size_bytes", "macs"[, "latency_ms", "label", ...]}``,
+    the one builder every topic's sweep uses.
 
-    With ``model``, bytes (under ``storage``) and MACs (``nonzero``: of nonzero weights) are
-    counted from it; otherwise pass them as ``size_bytes=``, ``macs=``. Accuracy is rounded to
-    4 decimals as the records and caches keep it."""
+    With ``model``, bytes (under ``storage``) and MACs (``nonzero``: of nonzero weights only) are
+    counted from it; otherwise pass ``size_bytes=``, ``macs=``. Accuracy is rounded to 4 decimals
+    (an ``Approx`` accuracy stays ``Approx``). ``latency_ms`` is left out unless given: a cached
+    point is timed where it is shown, beside its baseline (``retime``). ``extra`` keys are kept."""
     from .size import size_bytes
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
-    d = {"config": dict(config), "accuracy_pct": round(accuracy, 4)}
+    d = {"config": dict(config)}
+    if accuracy is not None:
+        d["accuracy_pct"] = round(accuracy, 4)
     if model is not None:
         d["size_bytes"] = size_bytes(model, storage, bits)
         d["macs"] = metrics.count_macs(model, nonzero=nonzero)
-    d.update(measures)
-    d.setdefault("latency_ms", float(latency_ms))
-    missing = [k for k in MEASURES if k not in d]
+    if latency_ms is not None:
+        d["latency_ms"] = float(latency_ms)
+    d.update(extra)
+    missing = [k for k in MEASURES if k not in d and k != "latency_ms"]
     if missing:
-        raise ValueError(f"a point needs {', '.join(missing)}: pass model= to count them, or the values")
+        raise ValueError(f"a point needs {', '.join(missing)}: pass model= to count bytes and MACs, or the values")
     if label:
         d["label"] = label
     return d
@@ -129,7 +134,7 @@ def retime(points: list[dict], architecture: Callable[[dict], nn.Module | None],
     does not depend on them), or ``None`` when it runs exactly the baseline's computation (e.g.
     fine-grained sparsity on dense kernels); points with equal ``key(point)`` share one model.
     Everything is timed interleaved in one run (``metrics.compare_latency``)."""
-    key = key or (lambda p: repr(sorted(p["config"].items())))
+    key = key or (lambda p: repr(sorted(p.get("config", {}).items())))
     models, names = {"baseline": baseline}, []
     for p in points:
         k = key(p)

@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .. import metrics, validate
+from .. import metrics, points, validate
 from ..blocks import BLOCKS
 
 
@@ -64,7 +64,7 @@ def train_point(config: dict, recipe: dict | None = None, limit: int | None = No
                 eval_limit: int | None = None) -> dict:
     """Train ``sweep_model(**config)`` with ``recipe`` (on the first ``limit`` training images)
     and measure accuracy (%, on the first ``eval_limit`` test images), fp32 size (bytes), MACs and
-    parameters: one sweep point (no latency: see ``measure_latency``).
+    parameters: one sweep point (no latency: see ``retime``).
     ``progress(fraction, text)`` follows the training (a widget's progress bar)."""
     from ..size import size_bytes
     from ..train import evaluate, train
@@ -81,19 +81,11 @@ def train_point(config: dict, recipe: dict | None = None, limit: int | None = No
             "recipe": {**recipe, "limit": limit, **({"eval_limit": eval_limit} if eval_limit is not None else {})}}
 
 
-def measure_latency(points: list[dict], batch_size: int = 1, repeats: int = 15,
-                    also: dict[str, nn.Module] | None = None) -> tuple[list[dict], dict[str, float]]:
-    """Copies of ``points`` with ``latency_ms`` measured now, every architecture timed
-    interleaved (random weights: the time of a forward pass does not depend on them), and the
-    median ms of the models in ``also`` (e.g. a baseline) timed in the same interleaved run."""
-    models = {f"point {i}": sweep_model(**p["config"]) for i, p in enumerate(points)}
-    extra = dict(also or {})
-    clash = set(extra) & set(models)
-    if clash:
-        raise ValueError(f"rename the models in also=: {sorted(clash)} clash with the sweep's own names")
-    times = metrics.compare_latency({**models, **extra}, (batch_size, 1, 28, 28), repeats=repeats)
-    out = [{**p, "latency_ms": times[f"point {i}"].median_ms} for i, p in enumerate(points)]
-    return out, {k: times[k].median_ms for k in extra}
+def retime(points_: list[dict], baseline: nn.Module, batch_size: int = 1, repeats: int = 15) -> tuple[list[dict], float]:
+    """Copies of sweep points with ``latency_ms`` measured now beside ``baseline`` in one interleaved
+    run (``labkit.points.retime``; each architecture with random weights: the time of a forward
+    pass does not depend on them), and the baseline's ms."""
+    return points.retime(points_, lambda p: sweep_model(**p["config"]), baseline, batch_size, repeats)
 
 
 def recipe(blocks=SWEEP_BLOCKS, widths=SWEEP_WIDTHS, resolutions=SWEEP_RESOLUTIONS, training: dict | None = None,

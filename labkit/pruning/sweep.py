@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import torch
 from torch import nn
-from .. import metrics, validate
+from .. import points, validate
 from .sensitivity import Scan, sensitivity_scan
 from .channels import _ratio, channel_prune
 from .masks import apply_masks_, finetune_, global_magnitude_masks, iterative_prune_, weight_sparsity
@@ -18,15 +18,10 @@ from .masks import apply_masks_, finetune_, global_magnitude_masks, iterative_pr
 
 def point(config: dict, model: nn.Module, accuracy: float, fmt: str = "fp32", latency_ms: float = 0.0,
           label: str | None = None) -> dict:
-    """A sweep point: accuracy, size under ``fmt`` (``sparse-csr`` for zeros worth storing as such),
-    MACs (nonzero MACs for sparse formats), latency (see ``time_points``)."""
-    from ..size import size_bytes
-    macs = metrics.count_macs(model, nonzero=True) if fmt.startswith("sparse") else metrics.count_macs(model)
-    p = {"config": dict(config), "accuracy_pct": float(accuracy), "size_bytes": size_bytes(model, fmt),
-         "macs": macs, "latency_ms": float(latency_ms)}
-    if label:
-        p["label"] = label
-    return p
+    """A pruning sweep point (``labkit.points.make``): size under ``fmt`` (``sparse-csr`` for zeros
+    worth storing as such), MACs of the nonzero weights for sparse formats."""
+    return points.make(config, model, accuracy, storage=fmt, nonzero=fmt.startswith("sparse"),
+                       latency_ms=latency_ms, label=label)
 
 
 def fine_point(base: nn.Module, scan: Scan, sparsity, epochs: float = 1.0, steps: int = 3,
@@ -167,24 +162,23 @@ def architecture(base: nn.Module, technique: str, config: dict) -> nn.Module:
     return base if technique == "prune-fine" else channel_prune(base, config["ratio"])
 
 
+def _as_run(base: nn.Module, technique: str, point: dict) -> nn.Module | None:
+    """What a point runs as on dense kernels: ``None`` (the baseline's computation) for
+    fine-grained sparsity, else its channel-pruned architecture (``architecture``)."""
+    return None if technique == "prune-fine" else architecture(base, technique, point["config"])
+
+
 def retime(sweep_data: dict, base: nn.Module, batch_size: int = 1, repeats: int = 20) -> dict:
-    """A copy of ``sweep_data`` with every latency measured now: each point's architecture (see
-    ``architecture``) and ``base`` timed interleaved in one run with dense kernels (a fine-grained
-    point runs exactly the baseline's computation, so it gets the baseline's time). Accuracy, size
-    and MACs are kept (they do not depend on the machine)."""
+    """A copy of ``sweep_data`` with every latency measured now, beside ``base``, in one run
+    (``labkit.points.retime``; a fine-grained point runs exactly the baseline's computation, so
+    it gets the baseline's time). Accuracy, size and MACs are kept (they do not depend on the machine)."""
     data = copy.deepcopy(sweep_data)
-    archs: dict[str, nn.Module] = {}
-    keys = []
-    for technique, points in data["methods"].items():
-        for p in points:
-            key = "baseline" if technique == "prune-fine" else f"ratio {p['config']['ratio']}"
-            if key not in archs and key != "baseline":
-                archs[key] = architecture(base, technique, p["config"])
-            keys.append((p, key))
-    t = metrics.compare_latency({"baseline": base, **archs}, (batch_size, *metrics.MNIST_INPUT[1:]), repeats=repeats)
-    for p, key in keys:
-        p["latency_ms"] = t[key].median_ms
-    data["baseline"]["latency_ms"] = t["baseline"].median_ms
+    flat = [(t, p) for t, pts in data["methods"].items() for p in pts]
+    timed, base_ms = points.retime([{**p, "_technique": t} for t, p in flat], lambda q: _as_run(base, q["_technique"], q), base,
+                                   batch_size, repeats, key=lambda q: (q["_technique"] != "prune-fine") and q["config"]["ratio"])
+    for (t, p), q in zip(flat, timed):
+        p["latency_ms"] = q["latency_ms"]
+    data["baseline"]["latency_ms"] = base_ms
     data["batch_size"], data["threads"] = batch_size, torch.get_num_threads()
     return data
 
@@ -192,17 +186,13 @@ def retime(sweep_data: dict, base: nn.Module, batch_size: int = 1, repeats: int 
 def time_live(point: dict, model: nn.Module, technique: str, sweep_data: dict, base: nn.Module,
               repeats: int = 20) -> dict:
     """Give a point computed live a latency on the scale of ``sweep_data`` (timed by ``retime``), so
-    the dashboard compares like with like: a fine-grained point computes exactly what the baseline
-    computes and gets the sweep baseline's time; any other model is timed interleaved with ``base``
-    now and gets ``sweep baseline ms * (its ms / base ms)``. Returns ``point``."""
+    the dashboard compares like with like: it is timed beside ``base`` now (``labkit.points.retime``)
+    and gets ``sweep baseline ms * (its ms / base ms)`` (a fine-grained point: exactly the sweep
+    baseline's time). Returns ``point``."""
     validate.choice(technique, SWEEP, "method")
-    ref = sweep_data["baseline"]["latency_ms"]
-    if technique == "prune-fine":
-        point["latency_ms"] = ref
-    else:
-        t = metrics.compare_latency({"base": base, "live": model},
-                                    (sweep_data.get("batch_size", 1), *metrics.MNIST_INPUT[1:]), repeats=repeats)
-        point["latency_ms"] = ref * t["live"].median_ms / t["base"].median_ms
+    (timed,), base_ms = points.retime([point], lambda q: None if technique == "prune-fine" else model, base,
+                                      sweep_data.get("batch_size", 1), repeats)
+    point["latency_ms"] = sweep_data["baseline"]["latency_ms"] * timed["latency_ms"] / base_ms
     return point
 
 

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from . import ptq
-from .. import allocate, size
+from .. import allocate, points, size
+from ..metrics import count_macs
 from ..data import SUBSETS
 from ..layers import fold_batchnorm
 
@@ -92,11 +93,10 @@ def average_bits(model: nn.Module, alloc: dict) -> float:
 
 def mixed_point(model, alloc: dict, config: dict, evaluate_fn=None) -> dict:
     """Quantise with ``alloc`` (weights only, ``mse`` ranges) and measure: a sweep point."""
-    from ..metrics import count_macs
     from ..train import evaluate
     q = ptq.quantize_model(model, alloc, method="mse")
-    return {"config": {**config, "bits_by_layer": dict(alloc)}, "accuracy_pct": round((evaluate_fn or evaluate)(q), 4),
-            "size_bytes": ptq.size_bytes(q), "macs": count_macs(q)}
+    return points.make({**config, "bits_by_layer": dict(alloc)}, accuracy=(evaluate_fn or evaluate)(q),
+                       size_bytes=ptq.size_bytes(q), macs=count_macs(q))
 
 
 def budget_point(model, avg_bits: float, sens: dict, latency_ms: float, report=None, evaluate_fn=None) -> dict:

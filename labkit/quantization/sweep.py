@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from functools import partial
 from . import quant
-from .. import size, validate
+from .. import points, validate
 from .mixed import OPTIONS, SENSITIVITY_IMAGES, allocate_bits, budget_bytes, layer_bytes, mixed_point, sensitivity
 from .ptq import CALIB_IMAGES, quantize_model, share_weights, size_bytes
 from .qat import ACT_BITS, EPOCHS, LR, quantization_aware_training
@@ -42,18 +42,15 @@ def ptq_point(model, bits, mode: str, method: str, accuracy_fn=None) -> dict:
     from ..metrics import count_macs
     validate.choice(mode, MODES, "PTQ mode")
     q = quantize_model(model, bits, bits if MODES[mode] else None, method)
-    return {"config": {"bits": bits, "mode": mode, "range": method},
-            "accuracy_pct": round((accuracy_fn or _accuracy(None))(q), 4), "size_bytes": size_bytes(q),
-            "macs": count_macs(q)}
+    return points.make({"bits": bits, "mode": mode, "range": method}, accuracy=(accuracy_fn or _accuracy(None))(q),
+                       size_bytes=size_bytes(q), macs=count_macs(q))
 
 
 def kmeans_point(model, bits, accuracy_fn=None) -> dict:
     """One weight-sharing point: k-means at ``bits``, stored as the ``codebook`` format."""
-    from ..metrics import count_macs
     m = share_weights(model, bits)
-    return {"config": {"bits": bits, "mode": "k-means weights"},
-            "accuracy_pct": round((accuracy_fn or _accuracy(None))(m), 4),
-            "size_bytes": size.size_bytes(m, "codebook", bits), "macs": count_macs(m)}
+    return points.make({"bits": bits, "mode": "k-means weights"}, m, (accuracy_fn or _accuracy(None))(m),
+                       storage="codebook", bits=bits)
 
 
 def ptq_recipe(model: str = "cnn", bits=BITS, methods=quant.RANGE_METHODS, modes=tuple(MODES),
@@ -64,17 +61,17 @@ def ptq_recipe(model: str = "cnn", bits=BITS, methods=quant.RANGE_METHODS, modes
     from .. import zoo
     net = zoo.load(model)
     acc = _accuracy(eval_limit)
-    points, kmeans = [], []
+    pts, kmeans = [], []
     t0 = time.perf_counter()
     for b in bits:
         for mode in modes:
             for method in methods:
-                points.append(ptq_point(net, b, mode, method, acc))
-                progress(f"[{time.perf_counter() - t0:6.1f} s] {points[-1]['config']}: "
-                         f"{points[-1]['accuracy_pct']:.2f} %")
+                pts.append(ptq_point(net, b, mode, method, acc))
+                progress(f"[{time.perf_counter() - t0:6.1f} s] {pts[-1]['config']}: "
+                         f"{pts[-1]['accuracy_pct']:.2f} %")
         kmeans.append(kmeans_point(net, b, acc))
         progress(f"[{time.perf_counter() - t0:6.1f} s] k-means {b} bits: {kmeans[-1]['accuracy_pct']:.2f} %")
-    rows = [{"technique": "quant-ptq", **p} for p in points] + [{"technique": "quant-kmeans", **p} for p in kmeans]
+    rows = [{"technique": "quant-ptq", **p} for p in pts] + [{"technique": "quant-kmeans", **p} for p in kmeans]
     params = {"model": model, "calib_images": CALIB_IMAGES, "bits": list(bits), "methods": list(methods),
               "modes": list(modes), "eval_limit": eval_limit}
     return rows, params, {}
@@ -115,7 +112,7 @@ def qat_recipe(model: str = "cnn", bits=QAT_BITS, epochs: float = EPOCHS, lr: fl
     from ..metrics import count_macs
     net = zoo.load(model)
     acc = _accuracy(eval_limit)
-    points = []
+    pts = []
     t0 = time.perf_counter()
     for b in bits:
         for how in ("ptq", "qat"):
@@ -123,13 +120,13 @@ def qat_recipe(model: str = "cnn", bits=QAT_BITS, epochs: float = EPOCHS, lr: fl
                 q = quantize_model(net, b, ACT_BITS, "mse")
             else:
                 q = quantization_aware_training(net, b, ACT_BITS, epochs, lr, limit=limit, progress=False)
-            points.append({"config": {"bits": b, "act_bits": ACT_BITS, "method": how,
-                                      **({"epochs": epochs, "lr": lr} if how == "qat" else {})},
-                           "accuracy_pct": round(acc(q), 4), "size_bytes": size_bytes(q), "macs": count_macs(q)})
-            progress(f"[{time.perf_counter() - t0:6.1f} s] {points[-1]['config']}: {points[-1]['accuracy_pct']:.2f} %")
+            pts.append(points.make({"bits": b, "act_bits": ACT_BITS, "method": how,
+                                     **({"epochs": epochs, "lr": lr} if how == "qat" else {})},
+                                    accuracy=acc(q), size_bytes=size_bytes(q), macs=count_macs(q)))
+            progress(f"[{time.perf_counter() - t0:6.1f} s] {pts[-1]['config']}: {pts[-1]['accuracy_pct']:.2f} %")
     params = {"model": model, "bits": list(bits), "act_bits": ACT_BITS, "epochs": epochs, "lr": lr, "limit": limit,
               "eval_limit": eval_limit}
-    return points, params, {}
+    return pts, params, {}
 
 
 def qat_view(doc: dict) -> dict:
@@ -167,19 +164,19 @@ def mixed_recipe(model: str = "cnn", avg_bits=AVG_BITS, options=OPTIONS, sensiti
     sens = sensitivity(net, options, batches)
     progress(f"[{time.perf_counter() - t0:6.1f} s] sensitivity measured")
     sizes, rest = layer_bytes(net, options)
-    points = []
+    pts = []
     for a in avg_bits:
         alloc = allocate_bits(sens, sizes, budget_bytes(net, a), rest)
-        points.append(mixed_point(net, alloc, {"avg_bits": a, "allocation": "mixed"}, acc))
-        progress(f"[{time.perf_counter() - t0:6.1f} s] mixed {a}: {alloc} {points[-1]['accuracy_pct']:.2f} %")
+        pts.append(mixed_point(net, alloc, {"avg_bits": a, "allocation": "mixed"}, acc))
+        progress(f"[{time.perf_counter() - t0:6.1f} s] mixed {a}: {alloc} {pts[-1]['accuracy_pct']:.2f} %")
         if float(a).is_integer() and int(a) in options:
             names = list(alloc)
-            points.append(mixed_point(net, {n: int(a) for n in names}, {"avg_bits": a, "allocation": "uniform"}, acc))
-            progress(f"[{time.perf_counter() - t0:6.1f} s] uniform {a}: {points[-1]['accuracy_pct']:.2f} %")
+            pts.append(mixed_point(net, {n: int(a) for n in names}, {"avg_bits": a, "allocation": "uniform"}, acc))
+            progress(f"[{time.perf_counter() - t0:6.1f} s] uniform {a}: {pts[-1]['accuracy_pct']:.2f} %")
     params = {"model": model, "options": list(options), "sensitivity_images": sensitivity_images or SENSITIVITY_IMAGES,
               "avg_bits": list(avg_bits), "eval_limit": eval_limit}
     extra = {"sensitivity": {n: {str(b): v for b, v in t.items()} for n, t in sens.items()}}
-    return points, params, extra
+    return pts, params, extra
 
 
 def mixed_view(doc: dict) -> dict:

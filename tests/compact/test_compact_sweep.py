@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from labkit import cache, compact, metrics, models
-from labkit.compact import sweep as compact_sweep
+compact_sweep = importlib.import_module("labkit.compact.sweep")
 
 
 def test_resized_changes_what_the_network_sees():
@@ -72,15 +72,12 @@ def test_shipped_sweep_covers_the_grid():
     assert all(0 < p["accuracy_pct"] <= 100 and p["recipe"]["limit"] is None for p in s["points"])
 
 
-def test_measure_latency_adds_a_time_to_every_point():
+def test_retime_adds_a_time_to_every_point_beside_the_baseline():
     pts = [{"config": {"block": "ds", "width": 0.5, "resolution": 14}, "accuracy_pct": 80.0},
            {"config": {"block": "ir", "width": 0.5, "resolution": 28}, "accuracy_pct": 85.0}]
-    out, extra = compact_sweep.measure_latency(pts, batch_size=4, repeats=2, also={"cnn": models.baseline_cnn()})
+    out, base_ms = compact.retime(pts, models.baseline_cnn(), batch_size=4, repeats=2)
     assert [p["accuracy_pct"] for p in out] == [80.0, 85.0] and all(p["latency_ms"] > 0 for p in out)
-    assert "latency_ms" not in pts[0] and set(extra) == {"cnn"} and extra["cnn"] > 0
-    with pytest.raises(ValueError, match="clash"):
-        compact_sweep.measure_latency(pts, also={"point 0": models.lenet5()})
-
+    assert "latency_ms" not in pts[0] and base_ms > 0
 
 def pt(block, width, res, acc, size, ms, macs):
     return {"config": {"block": block, "width": width, "resolution": res}, "accuracy_pct": acc,

@@ -135,20 +135,8 @@ def test_prune_copy_is_exact_and_training_keeps_the_zeros(tiny_teacher):
 
 
 # ---------------------------------------------------------------- sweeps
-def fake_sweeps():
-    e = lambda v, **k: {**k, "val_accuracy_pct": v, "test_accuracy_pct": v}  # noqa: E731
-    return {"sweeps": {
-        "alpha": [e([80.0, 81.0], T=4, alpha=0.0), e([83.0, 85.0], T=4, alpha=0.9)],
-        "temperature": [e([82.0, 82.0], T=1, alpha=0.9), e([83.0, 85.0], T=4, alpha=0.9)],
-        "budget": [e([70.0, 71.0], images=500, T=4, alpha=0.0), e([75.0, 74.0], images=500, T=4, alpha=0.9)],
-        "feature": [e([80.0, 81.0], beta=0.0, T=4, alpha=0.0), e([81.0, 82.0], beta=1000.0, T=4, alpha=0.0),
-                    e([84.0, 86.0], beta=1000.0, T=4, alpha=0.9)],
-        "teacher": [e([82.0, 84.0], teacher="cnn-w8", teacher_params=82498, teacher_test_accuracy_pct=90.91,
-                      T=4, alpha=0.9)]}}
-
-
-def test_sweep_rows_gain_against_the_same_seeds():
-    s = fake_sweeps()
+def test_sweep_rows_gain_against_the_same_seeds(fake_sweeps):
+    s = fake_sweeps
     t = distill.sweep_rows(s, "temperature")
     assert [r["value"] for r in t] == [1, 4] and t[1]["gain"] == pytest.approx(3.5) and t[1]["std"] == pytest.approx(2 ** 0.5)
     assert distill.best(t)["value"] == 4
@@ -166,13 +154,13 @@ def test_mean_std():
     assert distill.mean_std([5.0]) == (5.0, 0.0)
 
 
-def test_load_sweeps_names_the_command(tmp_path):
+def test_load_sweeps_names_the_command(tmp_path, fake_sweeps):
     with pytest.raises(FileNotFoundError, match="python -m labkit sweep distillation"):
         distill.load_sweeps(tmp_path / "missing.json")
-    (tmp_path / "old.json").write_text(json.dumps(fake_sweeps()))             # the 0.1 layout is stale
+    (tmp_path / "old.json").write_text(json.dumps(fake_sweeps))             # the 0.1 layout is stale
     with pytest.raises(ValueError, match="stale .* remake it with `python -m labkit sweep distillation`"):
         distill.load_sweeps(tmp_path / "old.json")
-    sweeps = fake_sweeps()["sweeps"]
+    sweeps = fake_sweeps["sweeps"]
     rows = [{"kind": kind, **e} for kind, entries in sweeps.items() for e in entries]
     params = {"seeds": [0, 1], "budget": {"images": 2000, "samples": 80000}, "T": 4.0, "alpha": 0.9}
     cache.write(cache.document("distillation", (rows, params, {"seconds": {"alpha": 7}})), tmp_path / "s.json")
@@ -192,8 +180,8 @@ def test_shipped_cache_has_every_sweep_and_three_seeds():
             assert len(r["accs"]) == len(s["seeds"]) and 0 < r["mean"] <= 100
 
 
-def test_sweep_text_aligns_the_rows():
-    text = distill.sweep_text(distill.sweep_rows(fake_sweeps(), "temperature"))
+def test_sweep_text_aligns_the_rows(fake_sweeps):
+    text = distill.sweep_text(distill.sweep_rows(fake_sweeps, "temperature"))
     lines = text.splitlines()
     assert lines[0].split() == ["setting", "val", "%", "alone", "%", "gain", "(pt)"]
     assert lines[3].split() == ["T=4", "84.00", "+-", "1.41", "80.50", "+3.50"]

@@ -6,7 +6,6 @@ import torch
 
 from labkit import data
 from labkit import distillation as kd_widgets
-from test_distill import fake_sweeps
 
 
 def png_of(w):
@@ -44,8 +43,8 @@ def test_temperature_widget_refuses_mismatched_lengths():
         kd_widgets.temperature_widget(z[:2], im, y)
 
 
-def test_sweep_widget_switches_sweeps_and_settings():
-    w = kd_widgets.sweep_widget(fake_sweeps())
+def test_sweep_widget_switches_sweeps_and_settings(fake_sweeps):
+    w = kd_widgets.sweep_widget(fake_sweeps)
     assert w.kind.value == "temperature" and w.button.disabled
     before = png_of(w)
     w.select("temperature", 4)
@@ -59,7 +58,7 @@ def test_sweep_widget_switches_sweeps_and_settings():
         w.select("temperature", 3)
 
 
-def test_sweep_widget_live_run_adds_a_point_and_reports_errors():
+def test_sweep_widget_live_run_adds_a_point_and_reports_errors(fake_sweeps):
     seen = []
 
     def live(setting, progress):
@@ -67,7 +66,7 @@ def test_sweep_widget_live_run_adds_a_point_and_reports_errors():
         progress(0.5, "half way")
         return 85.5
 
-    w = kd_widgets.sweep_widget(fake_sweeps(), live=live)
+    w = kd_widgets.sweep_widget(fake_sweeps, live=live)
     w.select("alpha", 0.9)
     assert w.run_live() == 85.5 and seen == [{"T": 4, "alpha": 0.9}]
     assert w.progress.value == 1.0 and "live: 85.50 %" in w.label.value

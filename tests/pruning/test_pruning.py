@@ -9,7 +9,7 @@ import torch_pruning as tp
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from labkit import cache, metrics, size
+from labkit import cache, data, metrics, size
 from labkit import pruning as prune
 from labkit.models import baseline_cnn, compact_net
 
@@ -111,12 +111,12 @@ def test_masks_apply_and_count_exactly():
 
 def test_nonzero_macs_scale_with_the_kept_weights():
     model = tiny_cnn()
-    assert prune.nonzero_macs(model) == metrics.count_macs(model)
+    assert metrics.count_macs(model, nonzero=True) == metrics.count_macs(model)
     prune.apply_masks_(model, prune.magnitude_masks(model, 0.5))
     by = metrics.macs_by_layer(model)
-    assert prune.nonzero_macs(model) == sum(round(m * (1 - prune.sparsity_of(prune.get_layer(model, n).weight)))
+    assert metrics.count_macs(model, nonzero=True) == sum(round(m * (1 - prune.sparsity_of(prune.get_layer(model, n).weight)))
                                             for n, m in by.items())
-    assert abs(prune.nonzero_macs(model) - metrics.count_macs(model) / 2) <= 5
+    assert abs(metrics.count_macs(model, nonzero=True) - metrics.count_macs(model) / 2) <= 5
 
 
 def test_iterative_prune_keeps_the_zeros_through_fine_tuning():
@@ -138,8 +138,8 @@ def test_cubic_schedule_prunes_fast_then_slowly():
 def test_sensitivity_scan_restores_the_model_and_allocation_meets_the_target():
     model = tiny_cnn()
     before = copy.deepcopy(model.state_dict())
-    data = prune.calibration_batches(200, 100)
-    scan = prune.sensitivity_scan(model, sparsities=(0.5, 0.9), data=data)
+    batches = data.subset("sensitivity", 100, limit=200)
+    scan = prune.sensitivity_scan(model, sparsities=(0.5, 0.9), data=batches)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert set(scan.accuracy) == {"0", "4", "8", "13", "15"} and all(len(a) == 2 for a in scan.accuracy.values())
     alloc = scan.allocate_for(0.6)
@@ -319,8 +319,8 @@ def test_scan_reuses_the_unchanged_layers_and_gets_the_same_accuracies():
     from labkit import zoo
     from labkit.train import evaluate
     model = zoo.load("cnn")
-    data = prune.calibration_batches(300, 100)
-    scan = prune.sensitivity_scan(model, sparsities=[0.5, 0.9], layers=["4", "13"], data=data)
+    batches = data.subset("sensitivity", 100, limit=300)
+    scan = prune.sensitivity_scan(model, sparsities=[0.5, 0.9], layers=["4", "13"], data=batches)
     for name in ("4", "13"):
         w = prune.get_layer(model, name).weight
         original = w.detach().clone()
@@ -328,7 +328,7 @@ def test_scan_reuses_the_unchanged_layers_and_gets_the_same_accuracies():
         for s in (0.5, 0.9):
             with torch.no_grad():
                 w.copy_(original * prune.magnitude_mask(original, s))
-            naive.append(evaluate(model, data))
+            naive.append(evaluate(model, batches))
         with torch.no_grad():
             w.copy_(original)
         assert scan.accuracy[name] == naive
