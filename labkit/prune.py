@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from . import metrics, validate
+from . import metrics, validate, verify
 from .paths import cache_dir, read_cache, write_json
 
 
@@ -534,7 +534,8 @@ def point(config: dict, model: nn.Module, accuracy: float, fmt: str = "fp32", la
     MACs (nonzero MACs for sparse formats), latency (see ``time_points``)."""
     from .size import size_bytes
     macs = nonzero_macs(model) if fmt.startswith("sparse") else metrics.count_macs(model)
-    p = {"config": dict(config), "accuracy_pct": float(accuracy), "size_bytes": size_bytes(model, fmt),
+    p = {"config": dict(config), "accuracy_pct": accuracy if verify.is_approx(accuracy) else float(accuracy),
+         "size_bytes": size_bytes(model, fmt),
          "macs": macs, "latency_ms": float(latency_ms)}
     if label:
         p["label"] = label
