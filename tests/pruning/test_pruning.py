@@ -332,4 +332,4 @@ def test_scan_reuses_the_unchanged_layers_and_gets_the_same_accuracies():
         with torch.no_grad():
             w.copy_(original)
         assert scan.accuracy[name] == naive
-    assert evaluate(model, data) == scan.baseline_pct          # the model is left unchanged
+    assert evaluate(model, batches) == scan.baseline_pct       # the model is left unchanged
