@@ -15,6 +15,8 @@ def test_each_notebook_has_a_valid_record(stem):
         assert r["notebook"] == stem and isinstance(r["config"], dict)
         assert 0 <= r["accuracy_pct"] <= 100 and r["size_bytes"] > 0 and r["latency_ms"] > 0
         assert r["baseline_size_bytes"] > 0 and r["threads"] >= 1 and r["batch_size"] >= 1
+        assert record.family(r["technique"]) in record.FAMILIES          # one technique vocabulary
+        record.check_config(r["config"])                                   # configs as in the caches
 
 
 def test_no_orphan_records():
