@@ -29,13 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import NOTEBOOKS
+from .validate import flat
 
 SCHEMA = 1
 
 KEYS = ("sweep", "schema", "command", "labkit", "torch", "threads", "created", "seconds", "params", "rows", "extra")
-
-_SCALARS = (str, int, float, bool, type(None))
-
 
 @dataclass(frozen=True)
 class Sweep:
@@ -130,16 +128,6 @@ def view(name: str, doc: dict):
 
 
 # ---------------------------------------------------------------------------- the schema
-def _flat(value) -> bool:
-    if isinstance(value, _SCALARS):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(isinstance(v, _SCALARS) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in value.items())
-    return False
-
-
 def problem(doc, name: str | None = None) -> str | None:
     """What is wrong with ``doc`` as a cached sweep (of ``name``), in a few words, or None."""
     if not isinstance(doc, dict):
@@ -166,9 +154,12 @@ def problem(doc, name: str | None = None) -> str | None:
         datetime.datetime.fromisoformat(doc["created"])
     except ValueError:
         return f"created {doc['created']!r} is not an ISO date"
-    bad = [k for k, v in doc["params"].items() if not _flat(v)]
+    bad = [k for k, v in doc["params"].items() if not flat(v)]
     if bad:
         return f"params {', '.join(bad)} are not JSON scalars or flat lists / dicts"
+    bad = sorted({k for r in doc["rows"] if isinstance(r, dict) for k, v in r.get("config", {}).items() if not flat(v)})
+    if bad:
+        return f"row configs {', '.join(bad)} are not JSON scalars or flat lists / dicts"
     if not doc["rows"]:
         return "no rows"
     if not all(isinstance(r, dict) for r in doc["rows"]):

@@ -43,13 +43,15 @@ def _per_model(value, name: str):
 
 def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", bits=None,
             accuracy: dict | None = None, nonzero: bool | dict = False, input_size=metrics.MNIST_INPUT,
-            repeats: int = 30) -> dict[str, Point]:
+            repeats: int = 30, counted_as: dict | None = None) -> dict[str, Point]:
     """``{name: Point}`` of several models, latency timed interleaved at ``batch_size``.
 
     ``storage``: a format name or ``labkit.size.Plan`` (with ``bits`` for ``nbit``/``codebook``),
     or ``{name: format}`` per model; ``accuracy``: ``{name: %}`` already computed in this run
     (the others are evaluated on the test set now); ``nonzero``: count only the MACs of nonzero
-    weights (what a zero-skipping kernel would do), for all or ``{name: bool}``."""
+    weights (what a zero-skipping kernel would do), for all or ``{name: bool}``; ``counted_as``:
+    ``{name: model}`` whose bytes and MACs a model has (a kernel swap, e.g. CSR layers for the
+    same pruned weights, changes the time, not what is stored)."""
     from .size import size_bytes
     from .train import evaluate
     accuracy = accuracy or {}
@@ -58,9 +60,10 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     out = {}
     for name, m in models.items():
         nz = nonzero.get(name, False) if isinstance(nonzero, Mapping) else nonzero
+        counted = (counted_as or {}).get(name, m)
         out[name] = Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
-                          size_bytes=size_bytes(m, _per_model(storage, name), bits),
-                          macs=metrics.count_macs(m, input_size, nonzero=nz), latency_ms=times[name].median_ms)
+                          size_bytes=size_bytes(counted, _per_model(storage, name), bits),
+                          macs=metrics.count_macs(counted, input_size, nonzero=nz), latency_ms=times[name].median_ms)
     return out
 
 

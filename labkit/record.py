@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from . import verify
+from . import validate, verify
 from .paths import results_dir
 from .points import MEASURES, Point
 
@@ -59,17 +59,13 @@ def family(technique: str) -> str:
     return TECHNIQUES[technique]
 
 
-_SCALARS = (str, int, float, bool, type(None))
-
-
 def check_config(config) -> dict:
     """A config is a dict of JSON scalars, flat dicts of scalars or lists of scalars, the same in
     records and caches; anything else gets a one-line error naming the key."""
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict of the settings, e.g. {{'sparsity': 0.9}}, got {type(config).__name__}")
     for k, v in config.items():
-        flat = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]
-        if not isinstance(k, str) or not all(isinstance(x, _SCALARS) for x in flat):
+        if not isinstance(k, str) or not validate.flat(v):
             raise ValueError(f"config[{k!r}] must be a number, string, bool, or a flat dict or list of them, "
                              f"got {v!r}")
         if isinstance(v, float) and not math.isfinite(v):

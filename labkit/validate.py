@@ -56,3 +56,18 @@ def choice(value, choices: Iterable[str], what: str) -> str:
     if value not in options:
         raise ValueError(f"unknown {what} {value!r}: use one of {', '.join(repr(c) for c in options)}")
     return value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def flat(value) -> bool:
+    """A JSON scalar, or a flat list or dict (string keys) of them: what a config value or a
+    cached sweep's setting may be, the same in records and caches."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, _SCALARS) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in value.items())
+    return False

@@ -2,18 +2,19 @@
 import pytest
 from torch import nn
 
-from labkit import metrics, models, points, size
+from labkit import metrics, models, points, size, verify
 
 
 def test_make_counts_bytes_and_macs_from_the_model_or_takes_them():
     m = models.lenet5()
     p = points.make({"width": 1.0}, m, accuracy=90.123456, storage="int8", label="live")
     assert p["size_bytes"] == size.size_bytes(m, "int8") and p["macs"] == metrics.count_macs(m)
-    assert p["accuracy_pct"] == 90.1235 and p["label"] == "live" and p["latency_ms"] == 0.0
+    assert p["accuracy_pct"] == 90.1235 and p["label"] == "live" and "latency_ms" not in p   # timed where shown
     q = points.make({"a": 1}, accuracy=50.0, size_bytes=10, macs=20, latency_ms=1.5)
     assert (q["size_bytes"], q["macs"], q["latency_ms"]) == (10, 20, 1.5)
     with pytest.raises(ValueError, match="needs size_bytes, macs"):
         points.make({"a": 1}, accuracy=50.0)
+    assert verify.is_approx(points.make({"a": 1}, accuracy=verify.approx(91.23456), size_bytes=1, macs=1)["accuracy_pct"])
 
 
 def test_ratios_and_the_table_compare_with_a_reference_of_the_same_run():

@@ -75,7 +75,7 @@ def test_bad_notebook_name_and_config(tmp_path):
         Recorder("00_welcome.ipynb", tmp_path)
     with pytest.raises(TypeError, match="config must be a dict"):
         Recorder("x", tmp_path).add("baseline", "sparsity=0.9", P)
-    with pytest.raises(ValueError, match="config\[.f.\]"):
+    with pytest.raises(ValueError, match=r"config\[.f.\]"):
         Recorder("x", tmp_path).add("baseline", {"f": object()}, P)     # not JSON
 
 

@@ -38,7 +38,7 @@ def sensitivity_figure(scan: Scan, allocation: dict | None = None, title=None):
                     color=line.get_color(), markeredgecolor="k")
     ax.set_yscale("symlog", linthresh=1.0)
     ax.set_xlabel("sparsity of that layer alone")
-    ax.set_ylabel("accuracy drop (pt, calibration set)")
+    ax.set_ylabel("accuracy drop (pt, sensitivity images)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, title="layer" + (" (★ = allocation)" if allocation else ""), title_fontsize=8)
     if title:
