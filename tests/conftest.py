@@ -1,4 +1,6 @@
 """Fixtures shared by the unit tests."""
+import base64
+
 import pytest
 
 
@@ -21,3 +23,15 @@ def fake_sweeps():
                     e([84.0, 86.0], beta=1000.0, T=4, alpha=0.9)],
         "teacher": [e([82.0, 84.0], teacher="cnn-w8", teacher_params=82498, teacher_test_accuracy_pct=90.91,
                       T=4, alpha=0.9)]}}
+
+
+@pytest.fixture
+def png_of():
+    """The PNG a widget shows now (its ``out`` Output holds one display_data image), checked to be one."""
+    def png(widget) -> bytes:
+        (out,) = widget.out.outputs
+        assert out["output_type"] == "display_data"
+        data = base64.b64decode(out["data"]["image/png"])
+        assert data.startswith(b"\x89PNG")
+        return data
+    return png

@@ -1,6 +1,5 @@
 """labkit.compact: resolution multiplier, the sweep recipe (resumable cache), and the explorer
 widget without a kernel (set a selector, assert the label changed and a new PNG was drawn)."""
-import base64
 import importlib
 import json
 
@@ -89,14 +88,9 @@ def points():
             pt("ir", 0.5, 28, 88.0, 80_000, 0.9, 680_000), pt("ds", 1.0, 28, 89.0, 70_000, 0.6, 500_000)]
 
 
-def png_of(ex):
-    (out,) = ex.out.outputs
-    png = base64.b64decode(out["data"]["image/png"])
-    assert png.startswith(b"\x89PNG")
-    return png
 
 
-def test_explorer_selectors_update_label_and_png():
+def test_explorer_selectors_update_label_and_png(png_of):
     base = pt("cnn", 1.0, 28, 92.9, 1_562_000, 1.0, 7_700_000)
     ex = compact.sweep_explorer(points(), baseline=base)
     assert ex.config == {"block": "ds", "width": 1.0, "resolution": 28}     # names sorted, numbers at the top value
@@ -125,7 +119,7 @@ def test_explorer_select_and_missing_points():
         compact.sweep_explorer(points(), params=("block", "depth"))
 
 
-def test_explorer_live_training_replaces_the_point_and_reports_errors():
+def test_explorer_live_training_replaces_the_point_and_reports_errors(png_of):
     seen = []
 
     def live(cfg, progress):

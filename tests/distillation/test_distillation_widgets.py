@@ -1,5 +1,4 @@
 """labkit.kd_widgets without a kernel: set a value, assert the label and a new PNG."""
-import base64
 
 import pytest
 import torch
@@ -8,11 +7,6 @@ from labkit import data
 from labkit import distillation as kd_widgets
 
 
-def png_of(w):
-    (out,) = w.out.outputs
-    png = base64.b64decode(out["data"]["image/png"])
-    assert png.startswith(b"\x89PNG")
-    return png
 
 
 def examples():
@@ -22,7 +16,7 @@ def examples():
     return z, images[idx], labels[idx]
 
 
-def test_temperature_slider_redraws_and_describes():
+def test_temperature_slider_redraws_and_describes(png_of):
     w = kd_widgets.temperature_widget(*examples(), start=1.0)
     before = png_of(w)
     assert w.label.value.startswith("T=1: top class 0.90")
@@ -43,7 +37,7 @@ def test_temperature_widget_refuses_mismatched_lengths():
         kd_widgets.temperature_widget(z[:2], im, y)
 
 
-def test_sweep_widget_switches_sweeps_and_settings(fake_sweeps):
+def test_sweep_widget_switches_sweeps_and_settings(fake_sweeps, png_of):
     w = kd_widgets.sweep_widget(fake_sweeps)
     assert w.kind.value == "temperature" and w.button.disabled
     before = png_of(w)

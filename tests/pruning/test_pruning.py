@@ -1,12 +1,10 @@
-"""labkit.prune on tiny seeded models: masks against torch.nn.utils.prune, Torch-Pruning, exports."""
-import base64
+"""labkit.pruning on tiny seeded models: masks against torch.nn.utils.prune, Torch-Pruning, exports."""
 import copy
 import json
 
 import pytest
 import torch
 import torch_pruning as tp
-from torch import nn
 from torch.nn.utils import prune as torch_prune
 
 from labkit import cache, data, metrics, size
@@ -234,11 +232,9 @@ def sweep_data():
                         "prune-channel": [pt({"ratio": 0.3}, 92.3, 700), pt({"ratio": 0.5}, 91.0, 400)]}}
 
 
-def png(dash):
-    return base64.b64decode(dash.out.outputs[0]["data"]["image/png"])
 
 
-def test_dashboard_has_a_slider_per_method_and_a_live_button():
+def test_dashboard_has_a_slider_per_method_and_a_live_button(png_of):
     seen = []
 
     def live(value, progress):
@@ -249,9 +245,9 @@ def test_dashboard_has_a_slider_per_method_and_a_live_button():
     tabs = prune.dashboard(sweep_data(), params={"prune-channel": "ratio"}, live={"prune-fine": live})
     assert [tabs.get_title(i) for i in range(2)] == ["prune-fine", "prune-channel"]
     fine, channel = tabs.dashboards["prune-fine"], tabs.dashboards["prune-channel"]
-    before = png(channel)
+    before = png_of(channel)
     channel.slider.value = 0.5
-    assert channel.label.value.startswith("ratio=0.5: accuracy 91.00 %") and png(channel) != before
+    assert channel.label.value.startswith("ratio=0.5: accuracy 91.00 %") and png_of(channel) != before
     fine.slider.value = 0.9
     assert "sparsity=0.9: accuracy 92.50 %" in fine.label.value
     fine.button.click()

@@ -1,5 +1,4 @@
 """labkit.widgets / labkit.plots without a kernel: set a value, assert the label and a new PNG."""
-import base64
 
 import pytest
 
@@ -17,15 +16,9 @@ def sweep():
             pt(0.75, 91.0, 100_000, 2.00, 4_500_000), pt(1.0, 92.4, 190_000, 3.10, 8_000_000)]
 
 
-def png_of(dash):
-    (out,) = dash.out.outputs
-    assert out["output_type"] == "display_data"
-    png = base64.b64decode(out["data"]["image/png"])
-    assert png.startswith(b"\x89PNG")
-    return png
 
 
-def test_initial_render_has_one_png():
+def test_initial_render_has_one_png(png_of):
     dash = tradeoff_dashboard(sweep(), "width")
     assert len(dash.out.outputs) == 1 and set(dash.out.outputs[0]["data"]) == {"image/png", "text/plain"}
     png_of(dash)
@@ -33,7 +26,7 @@ def test_initial_render_has_one_png():
     assert "width=0.25: accuracy 81.50 %" in dash.label.value
 
 
-def test_slider_updates_label_and_png():
+def test_slider_updates_label_and_png(png_of):
     base = pt(1.0, 92.4, 190_000, 3.10, 8_000_000)
     dash = tradeoff_dashboard(sweep(), "width", baseline=base)
     assert dash.slider.value == 1.0  # starts at the baseline's value
@@ -45,7 +38,7 @@ def test_slider_updates_label_and_png():
     assert png_of(dash) != before
 
 
-def test_select_same_as_slider():
+def test_select_same_as_slider(png_of):
     dash = tradeoff_dashboard(sweep(), "width")
     before = png_of(dash)
     assert dash.select(0.75)["accuracy_pct"] == 91.0
@@ -55,7 +48,7 @@ def test_select_same_as_slider():
         dash.select(0.6)
 
 
-def test_live_progress_and_new_point():
+def test_live_progress_and_new_point(png_of):
     seen = []
 
     def live(value, progress):
