@@ -92,7 +92,8 @@ def ratio_table(points: dict, reference: str, extra: dict | None = None, columns
                      "bytes": d["size_bytes"], "x smaller": q["x_smaller"], "MACs": d["macs"],
                      "MACs ratio": q["x_fewer_macs"], "latency": f"{d['latency_ms']:9.3f} ms",
                      "speedup": f"{q['speedup']:5.2f}x measured"})
-    fmt = {"model": "s", **{k: "s" for k in next(iter((extra or {None: {}}).values()), {})},
+    extra_columns = {k for cols in (extra or {}).values() for k in cols}
+    fmt = {"model": "s", **{k: "s" for k in sorted(extra_columns)},
            "accuracy %": ".2f", "pt": "+.2f", "bytes": ",d", "x smaller": ".2f", "MACs": ",d", "MACs ratio": ".2f",
            "latency": "s", "speedup": "s"}
     if columns is not None:

@@ -15,10 +15,11 @@ import torch
 from torch import nn
 from . import quant
 from .. import size, validate
+from ..data import SUBSETS
 from ..layers import WEIGHTED, fold_batchnorm, replace_
 
 
-CALIB_IMAGES = 512          # the size of data.SUBSETS["calibration"]
+CALIB_IMAGES = SUBSETS["calibration"][1] - SUBSETS["calibration"][0]      # 512
 
 
 RANGE_REFRESH = 10         # in training, search the weight's clipping ratio every this many forwards
