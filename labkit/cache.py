@@ -91,6 +91,11 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
                 "recover_images": [200], "recover_samples": 200, "eval_limit": 200},
           view="labkit.distillation.sweep:view",
           about="knowledge-distillation sweeps over seeds (rows carry their kind)"),
+    Sweep("lowrank", "06_lowrank_sweep.json", "06_lowrank", "labkit.lowrank.sweep:recipe",
+          tiny={"seeds": [0], "epochs": 0.02, "kinds": ["baseline", "svd", "svd+tucker", "thin"], "limit": 256,
+                "eval_limit": 200, "repeats": 2, "progress": False},
+          view="labkit.lowrank.sweep:view",
+          about="SVD / Tucker-2 / CP factorized CNNs fine-tuned over seeds, and the thin baseline"),
 )}
 
 
