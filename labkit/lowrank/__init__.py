@@ -10,6 +10,7 @@ latency) → ``sweep`` (the cached fine-tuning sweep and the thin baseline) → 
 """
 from .factor import (break_even_rank, cp_als, cp_diverged, cp_full, energy, mode_energy, rank_for_energy,  # noqa: F401
                      relative_error, singular_values, svd_error, svd_factors, tucker2, tucker2_full, unfold)
+from .figures import error_figure, spectrum_figure, speedup_figure  # noqa: F401
 from .layers import cp_conv, factored, factorize, params_factored, ranks_of, svd_linear, tucker_conv  # noqa: F401
 from .select import (FRACTIONS, break_even, energy_ranks, latency_ranks, layer_inputs, layer_scan,  # noqa: F401
                      sensitivity_ranks)

@@ -110,8 +110,10 @@ def tucker2(K: torch.Tensor, r_out: int, r_in: int, hooi_steps: int = 0):
     (each round never increases the error)."""
     Kd = _kernel(K)
     out_c, in_c = Kd.shape[:2]
-    if not (1 <= r_out <= out_c and 1 <= r_in <= in_c):
-        raise ValueError(f"ranks must be 1 <= r_out <= {out_c} and 1 <= r_in <= {in_c}, got ({r_out}, {r_in})")
+    k = Kd.shape[2] * Kd.shape[3]
+    if not (1 <= r_out <= min(out_c, in_c * k) and 1 <= r_in <= min(in_c, out_c * k)):
+        raise ValueError(f"ranks must be 1 <= r_out <= {min(out_c, in_c * k)} and 1 <= r_in <= {min(in_c, out_c * k)} "
+                         f"(the ranks of the two unfoldings), got ({r_out}, {r_in})")
     U_out, U_in = _leading(unfold(Kd, 0), r_out), _leading(unfold(Kd, 1), r_in)
     for _ in range(hooi_steps):
         U_out = _leading(unfold(torch.einsum("oihw,is->oshw", Kd, U_in), 0), r_out)

@@ -83,12 +83,15 @@ def cp_conv(conv: nn.Conv2d, rank: int, steps: int = 50, seed: int = 0) -> nn.Se
 
 def ranks_of(layer: nn.Module, fraction: float) -> int | tuple[int, int]:
     """The rank(s) that keep ``fraction`` of a layer's dimensions: an int for a Linear (of
-    min(m, n)), ``(r_out, r_in)`` for a Conv2d (at least 1 each)."""
+    min(m, n)), ``(r_out, r_in)`` for a Conv2d (at least 1 each, at most the rank of that mode's
+    unfolding: a conv with 1 input channel and 3x3 kernels has output-mode rank <= 9)."""
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     if isinstance(layer, nn.Linear):
         return max(1, math.ceil(fraction * min(layer.in_features, layer.out_features)))
-    return max(1, math.ceil(fraction * layer.out_channels)), max(1, math.ceil(fraction * layer.in_channels))
+    k = layer.kernel_size[0] * layer.kernel_size[1]
+    out_c, in_c = layer.out_channels, layer.in_channels
+    return (min(max(1, math.ceil(fraction * out_c)), in_c * k), min(max(1, math.ceil(fraction * in_c)), out_c * k))
 
 
 def factored(layer: nn.Module, rank, method: str = "auto", **kw) -> nn.Sequential:

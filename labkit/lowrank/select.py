@@ -65,6 +65,7 @@ def layer_scan(model: nn.Module, ranks: dict[str, Sequence], batch_sizes: Sequen
     shapes, rows = layer_inputs(model), []
     total, done = len(ranks) * len(batch_sizes), 0
     for name, options in ranks.items():
+        options = list(dict.fromkeys(options))          # ranks_of clamps: equal ranks are timed once
         layer = get_layer(model, name)
         variants = {"dense": layer, **{repr(r): factored(layer, r) for r in options}}
         macs = {k: _layer_macs(m, shapes[name]) for k, m in variants.items()}
@@ -115,7 +116,9 @@ def sensitivity_ranks(model: nn.Module, names: Sequence[str], budget: float, dat
     """Ranks by a sensitivity scan (``labkit.allocate.scan``): each layer factorized alone at each
     fraction of its dimensions, its accuracy drop measured on ``data`` (batches, e.g. the
     ``sensitivity`` subset, no fine-tuning); then ``allocate.greedy`` picks one fraction per layer
-    with at most ``budget`` weights in those layers. Returns ``(ranks, table)`` (fraction 1.0: dense)."""
+    with at most ``budget`` weights in those layers, among the fractions that store fewer weights
+    than the dense layer. Returns ``(ranks, table)`` (fraction 1.0: dense; ``table["weights"]``:
+    the options offered)."""
     from ..train import evaluate
     base = evaluate(model, data)
     layers = {n: get_layer(model, n) for n in names}
@@ -126,9 +129,11 @@ def sensitivity_ranks(model: nn.Module, names: Sequence[str], budget: float, dat
         return base - evaluate(factorize(model, {name: ranks_of(layers[name], fraction)}), data)
 
     table = allocate.scan(list(names), list(fractions), measure, report)
-    cost = {n: dict(zip(fractions, allocate.envelope(table[n]))) for n in names}
-    size = {n: {f: (layers[n].weight.numel() if f == 1.0 else params_factored(layers[n], ranks_of(layers[n], f)))
-                for f in fractions} for n in names}
+    weights = {n: {f: (layers[n].weight.numel() if f == 1.0 else params_factored(layers[n], ranks_of(layers[n], f)))
+                   for f in fractions} for n in names}
+    # a factorization that stores more weights than the dense layer is never an option (e.g. a conv with 1 input)
+    size = {n: {f: w for f, w in weights[n].items() if f == 1.0 or w < weights[n][1.0]} for n in names}
+    cost = {n: {f: c for f, c in zip(fractions, allocate.envelope(table[n])) if f in size[n]} for n in names}
     choice = allocate.greedy(cost, size, budget)
     ranks = {n: (None if f == 1.0 else ranks_of(layers[n], f)) for n, f in choice.items()}
     return ranks, {"drop_pt": table, "fractions": list(fractions), "choice": choice, "weights": size}

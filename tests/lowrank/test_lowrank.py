@@ -159,3 +159,13 @@ def test_plain_and_parse_round_trip():
 def test_thin_width_matches_the_parameter_count():
     w = lowrank.thin_width(metrics.count_params(baseline_cnn(width=8)))
     assert w == 8
+
+
+def test_ranks_of_a_conv_never_exceed_its_unfoldings():
+    conv = nn.Conv2d(1, 32, 3)
+    assert lowrank.ranks_of(conv, 0.75) == (9, 1)
+    chain = lowrank.tucker_conv(conv, *lowrank.ranks_of(conv, 1.0))
+    x = torch.randn(2, 1, 8, 8, generator=_seeded(6))
+    assert torch.allclose(chain(x), conv(x), atol=1e-4)
+    with pytest.raises(ValueError, match="unfoldings"):
+        lowrank.tucker2(conv.weight, 10, 1)
