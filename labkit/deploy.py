@@ -171,3 +171,68 @@ def onnx_initializer_bytes(path) -> dict:
         out[kind] += a.nbytes
     out["file"] = Path(path).stat().st_size
     return out
+
+
+# --- The deployed fp32 baseline --------------------------------------------------------------------
+# The model as trained (eager PyTorch, BatchNorm unfused, NCHW) is the slowest fp32 form of itself.
+# A deployment folds BatchNorm into the convolutions and picks a memory layout and a runtime: free
+# speed, no weight changed. Speedups of compressed models are honest only against that form.
+
+DEPLOY_RUNTIMES = ("torch", "onnxruntime", "auto")
+
+
+class ChannelsLast(nn.Module):
+    """A model whose convolutions run in the channels-last (NHWC) layout: the input is converted
+    once, the weights are stored NHWC, and every layer after keeps the layout (oneDNN's native one
+    on x86 CPUs; pooling and ReLU vectorise over channels)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
+
+
+def torch_deployed(model: nn.Module) -> nn.Module:
+    """The fp32 model as PyTorch would deploy it: a copy in eval mode, every Conv2d -> BatchNorm2d
+    folded (``labkit.layers.fold_batchnorm``), the folded ``Identity`` layers dropped, channels-last."""
+    from .layers import fold_batchnorm
+    folded = fold_batchnorm(model)
+    for seq in [m for m in folded.modules() if isinstance(m, nn.Sequential)]:
+        for name in [n for n, m in seq._modules.items() if isinstance(m, nn.Identity)]:
+            del seq._modules[name]
+    return ChannelsLast(folded).eval()
+
+
+def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folder=None, threads: int | None = None,
+             input_size=(1, 1, 28, 28), repeats: int = 10) -> nn.Module:
+    """The fp32 form of ``model`` a deployment on this machine would run, for any model (dense,
+    pruned, factorised, ...); its weights are the same, only the runtime changes.
+
+    ``runtime``: ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"``
+    (the exported ONNX file, whose exporter folds BatchNorm, run by ONNX Runtime's CPU provider with
+    its graph optimisations and ``threads`` threads), or ``"auto"``: both, timed interleaved at
+    ``batch_size`` (``repeats`` samples), and the faster returned. The returned module's
+    ``runtime`` names what it is; with ``"auto"``, ``candidates`` holds both times in ms.
+    ``folder`` keeps the ONNX file (default: a temporary folder)."""
+    import tempfile
+    validate.choice(runtime, DEPLOY_RUNTIMES, "runtime")
+    validate.module(model)
+    built = {}
+    if runtime in ("torch", "auto"):
+        built["torch"] = torch_deployed(model.cpu() if runtime == "auto" else model)
+        built["torch"].runtime = "torch (BatchNorm folded, channels_last)"
+    if runtime in ("onnxruntime", "auto"):
+        folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="labkit-deploy-"))
+        path = export_onnx(model, folder / "deployed.fp32.onnx", input_size=input_size)
+        built["onnxruntime"] = OrtModule(path, threads)
+        built["onnxruntime"].runtime = "onnxruntime fp32"
+    if runtime != "auto":
+        return built[runtime]
+    from .metrics import compare_latency
+    times = compare_latency(built, (batch_size, *tuple(input_size)[1:]), repeats=repeats)
+    best = min(times, key=lambda k: times[k].median_ms)
+    chosen = built[best]
+    chosen.candidates = {k: t.median_ms for k, t in times.items()}
+    return chosen
