@@ -1,4 +1,13 @@
-"""Real int8 inference on the CPU through a maintained runtime: ONNX Runtime, static quantisation.
+"""Deployment on the CPU: the deployed fp32 baseline, and real int8 through ONNX Runtime.
+
+The deployed fp32 baseline (the honest reference for every speedup):
+
+- ``deployed(model, runtime="auto", batch_size)``: the same weights as a deployment runs them,
+  ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"`` (the exported
+  file in ONNX Runtime), or ``"auto"``: the faster of the two, timed here (``candidates``, ``fastest``).
+- ``compiled(model)``: ``torch.compile`` of the torch form, with what its first compile cost.
+
+Real int8 through a maintained runtime: ONNX Runtime, static quantisation.
 
 Fake quantisation (``labkit.quantization.ptq``) only *simulates* integers in fp32. Speed comes from a runtime
 with integer kernels. ``torch.ao.quantization`` is deprecated; torchao's int8 configs target
@@ -205,6 +214,32 @@ def torch_deployed(model: nn.Module) -> nn.Module:
     return ChannelsLast(folded).eval()
 
 
+def candidates(model: nn.Module, folder=None, threads: int | None = None, input_size=(1, 1, 28, 28)) -> dict:
+    """Both deployed fp32 forms of ``model``: ``{"torch": torch_deployed(model), "onnxruntime": OrtModule}``,
+    each with a ``runtime`` attribute; ``folder`` keeps the ONNX file (default: a temporary folder)."""
+    import tempfile
+    validate.module(model)
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="labkit-deploy-"))
+    forms = {"torch": torch_deployed(model), "onnxruntime": OrtModule(
+        export_onnx(model, folder / "deployed.fp32.onnx", input_size=input_size), threads)}
+    forms["torch"].runtime = "torch (BatchNorm folded, channels_last)"
+    forms["onnxruntime"].runtime = "onnxruntime fp32"
+    return forms
+
+
+def fastest(forms: dict, batch_size: int = 1, repeats: int = 10, input_size=(1, 1, 28, 28)) -> nn.Module:
+    """The fastest of ``forms`` (e.g. ``candidates(model)``), timed interleaved at ``batch_size`` here;
+    its ``candidates`` attribute holds every form's median ms."""
+    from .metrics import compare_latency
+    if not forms:
+        raise ValueError("fastest needs at least one form: pass candidates(model)")
+    times = compare_latency(forms, (batch_size, *tuple(input_size)[1:]), repeats=repeats)
+    best = min(times, key=lambda k: times[k].median_ms)
+    chosen = forms[best]
+    chosen.candidates = {k: t.median_ms for k, t in times.items()}
+    return chosen
+
+
 def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folder=None, threads: int | None = None,
              input_size=(1, 1, 28, 28), repeats: int = 10) -> nn.Module:
     """The fp32 form of ``model`` a deployment on this machine would run, for any model (dense,
@@ -212,27 +247,37 @@ def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folde
 
     ``runtime``: ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"``
     (the exported ONNX file, whose exporter folds BatchNorm, run by ONNX Runtime's CPU provider with
-    its graph optimisations and ``threads`` threads), or ``"auto"``: both, timed interleaved at
-    ``batch_size`` (``repeats`` samples), and the faster returned. The returned module's
+    its graph optimisations and ``threads`` threads), or ``"auto"``: both (``candidates``), timed
+    interleaved at ``batch_size`` (``fastest``), and the faster returned. The returned module's
     ``runtime`` names what it is; with ``"auto"``, ``candidates`` holds both times in ms.
     ``folder`` keeps the ONNX file (default: a temporary folder)."""
-    import tempfile
     validate.choice(runtime, DEPLOY_RUNTIMES, "runtime")
     validate.module(model)
-    built = {}
-    if runtime in ("torch", "auto"):
-        built["torch"] = torch_deployed(model.cpu() if runtime == "auto" else model)
-        built["torch"].runtime = "torch (BatchNorm folded, channels_last)"
-    if runtime in ("onnxruntime", "auto"):
-        folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="labkit-deploy-"))
-        path = export_onnx(model, folder / "deployed.fp32.onnx", input_size=input_size)
-        built["onnxruntime"] = OrtModule(path, threads)
-        built["onnxruntime"].runtime = "onnxruntime fp32"
-    if runtime != "auto":
-        return built[runtime]
-    from .metrics import compare_latency
-    times = compare_latency(built, (batch_size, *tuple(input_size)[1:]), repeats=repeats)
-    best = min(times, key=lambda k: times[k].median_ms)
-    chosen = built[best]
-    chosen.candidates = {k: t.median_ms for k, t in times.items()}
-    return chosen
+    if runtime == "torch":
+        built = torch_deployed(model)
+        built.runtime = "torch (BatchNorm folded, channels_last)"
+        return built
+    if runtime == "onnxruntime":
+        return candidates(model, folder, threads, input_size)["onnxruntime"]
+    return fastest(candidates(model, folder, threads, input_size), batch_size, repeats, input_size)
+
+
+def compiled(model: nn.Module, batch_sizes=(1,), input_size=(1, 1, 28, 28)) -> nn.Module:
+    """``torch.compile`` of ``torch_deployed(model)`` (the inductor backend writes and compiles C++
+    kernels: it needs a C++ compiler), compiled now for each of ``batch_sizes``; ``compile_s`` is what
+    that first compilation cost in seconds, ``runtime`` names the form."""
+    import shutil
+    import time
+    if not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        raise RuntimeError("torch.compile needs a C++ compiler on the PATH: install one (Debian: apt install g++) "
+                           "or measure the other deployed forms")
+    for name in ("torch.utils.cpp_extension", "torch._inductor", "torch._dynamo"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    net = torch.compile(torch_deployed(model))
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for b in batch_sizes:
+            net(torch.randn(b, *tuple(input_size)[1:]))
+    net.compile_s = time.perf_counter() - t0
+    net.runtime = "torch.compile (BatchNorm folded, channels_last)"
+    return net

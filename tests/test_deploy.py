@@ -117,3 +117,13 @@ def test_deployed_runtimes_and_auto_picks_the_faster(tmp_path):
 def test_deployed_refuses_an_unknown_runtime():
     with pytest.raises(ValueError, match="runtime"):
         rt.deployed(_bn_model(), "tensorrt")
+
+
+@pytest.mark.skipif(not __import__("shutil").which("g++"), reason="torch.compile needs a C++ compiler (apt install g++)")
+def test_compiled_computes_the_same_and_reports_its_compile_time():
+    m = _bn_model(2)
+    net = rt.compiled(m, batch_sizes=(2,))
+    assert net.compile_s > 0 and "torch.compile" in net.runtime
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(net(x), m(x), atol=1e-4)
