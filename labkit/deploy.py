@@ -158,11 +158,14 @@ def to_runtime(model: nn.Module, folder, precision: str = "int8", runtime: str =
     if not fp32.exists():
         export_onnx(model, fp32)
     if precision == "fp32":
-        return OrtModule(fp32, threads)
-    if batches is None:
-        from .data import subset
-        batches = subset("calibration", 128)
-    return OrtModule(quantize_onnx(fp32, folder / f"{name}.int8.onnx", batches), threads)
+        out = OrtModule(fp32, threads)
+    else:
+        if batches is None:
+            from .data import subset
+            batches = subset("calibration", 128)
+        out = OrtModule(quantize_onnx(fp32, folder / f"{name}.int8.onnx", batches), threads)
+    _count_as(out, model)
+    return out
 
 
 def onnx_initializer_bytes(path) -> dict:
@@ -224,6 +227,7 @@ def candidates(model: nn.Module, folder=None, threads: int | None = None, input_
         export_onnx(model, folder / "deployed.fp32.onnx", input_size=input_size), threads)}
     forms["torch"].runtime = "torch (BatchNorm folded, channels_last)"
     forms["onnxruntime"].runtime = "onnxruntime fp32"
+    _count_as(forms["onnxruntime"], forms["torch"])
     return forms
 
 
@@ -280,4 +284,12 @@ def compiled(model: nn.Module, batch_sizes=(1,), input_size=(1, 1, 28, 28)) -> n
             net(torch.randn(b, *tuple(input_size)[1:]))
     net.compile_s = time.perf_counter() - t0
     net.runtime = "torch.compile (BatchNorm folded, channels_last)"
+    _count_as(net, net._orig_mod)
     return net
+
+
+def _count_as(form: nn.Module, model: nn.Module) -> None:
+    """Mark ``form`` (a runtime that hides its layers from hooks) as computing ``model``'s layers,
+    so ``labkit.points.measure`` counts MACs (and bytes, unless the form runs a file) from ``model``.
+    A plain attribute, not a registered submodule: the form's own parameters stay its own."""
+    object.__setattr__(form, "counted_as", model)

@@ -51,7 +51,9 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     (the others are evaluated on the test set now); ``nonzero``: count only the MACs of nonzero
     weights (what a zero-skipping kernel would do), for all or ``{name: bool}``; ``counted_as``:
     ``{name: model}`` whose bytes and MACs a model has (a kernel swap, e.g. CSR layers for the
-    same pruned weights, changes the time, not what is stored)."""
+    same pruned weights, changes the time, not what is stored). A model from ``labkit.deploy``
+    names its own (``counted_as``: the PyTorch model it runs); one that runs a file
+    (``file_bytes()``, e.g. ONNX Runtime) counts that file's bytes, what the runtime loads."""
     from .size import size_bytes
     from .train import evaluate
     accuracy = accuracy or {}
@@ -60,9 +62,10 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     out = {}
     for name, m in models.items():
         nz = nonzero.get(name, False) if isinstance(nonzero, Mapping) else nonzero
-        counted = (counted_as or {}).get(name, m)
+        counted = (counted_as or {}).get(name) or getattr(m, "counted_as", None) or m
+        runtime_file = hasattr(m, "file_bytes") and name not in (counted_as or {})
         out[name] = Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
-                          size_bytes=size_bytes(counted, _per_model(storage, name), bits),
+                          size_bytes=m.file_bytes() if runtime_file else size_bytes(counted, _per_model(storage, name), bits),
                           macs=metrics.count_macs(counted, input_size, nonzero=nz), latency_ms=times[name].median_ms)
     return out
 

@@ -119,7 +119,9 @@ class Recorder:
         (omit it for a baseline row, whose reference is itself): the eager model as trained.
         ``deployed`` is the deployed fp32 baseline (``labkit.deploy.deployed``) timed in the same
         run, ``deployed_runtime`` its ``runtime``: the row's ``deployed_latency_ms`` is the
-        reference a deployment compares with (the explorer's), ``baseline_latency_ms`` the eager one."""
+        reference a deployment compares with (the explorer's), ``baseline_latency_ms`` the eager one.
+        Pass ``deployed`` only when ``point`` was timed in its deployed form too (deployed vs
+        deployed); a row without it compares eager with eager."""
         family(technique)
         check_config(config)
         m = _as_measures(point, "point")

@@ -127,3 +127,14 @@ def test_compiled_computes_the_same_and_reports_its_compile_time():
     x = torch.randn(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.allclose(net(x), m(x), atol=1e-4)
+
+
+def test_measure_counts_a_runtime_form_by_its_model_and_its_file(tmp_path):
+    from labkit import points
+    m = _bn_model(3)
+    forms = rt.candidates(m, folder=tmp_path, threads=1)
+    pts = points.measure({"eager": m, **forms}, accuracy={"eager": 0.0, "torch": 0.0, "onnxruntime": 0.0}, repeats=2)
+    assert pts["onnxruntime"].macs == pts["torch"].macs == pts["eager"].macs == metrics.count_macs(m)
+    assert pts["onnxruntime"].size_bytes == (tmp_path / "deployed.fp32.onnx").stat().st_size
+    assert pts["torch"].size_bytes == size.size_bytes(forms["torch"], "fp32") < pts["eager"].size_bytes
+    assert not list(forms["onnxruntime"].parameters()), "counted_as must not register the model as a submodule"
