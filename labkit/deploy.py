@@ -4,7 +4,8 @@ The deployed fp32 baseline (the honest reference for every speedup):
 
 - ``deployed(model, runtime="auto", batch_size)``: the same weights as a deployment runs them,
   ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"`` (the exported
-  file in ONNX Runtime), or ``"auto"``: the faster of the two, timed here (``candidates``, ``fastest``).
+  file in ONNX Runtime), or ``"auto"``: the faster of the two, timed here (``candidates``, ``fastest``);
+  ``deployed_forms(models, batch_sizes)`` for several models at once.
 - ``compiled(model)``: ``torch.compile`` of the torch form, with what its first compile cost.
 
 Real int8 through a maintained runtime: ONNX Runtime, static quantisation.
@@ -264,6 +265,13 @@ def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folde
     if runtime == "onnxruntime":
         return candidates(model, folder, threads, input_size)["onnxruntime"]
     return fastest(candidates(model, folder, threads, input_size), batch_size, repeats, input_size)
+
+
+def deployed_forms(models: dict, batch_sizes=(1, 256), repeats: int = 10, input_size=(1, 1, 28, 28)) -> dict:
+    """``{batch_size: {name: deployed form}}`` for several models: each exported once (``candidates``),
+    and the faster form chosen per batch size (``fastest``)."""
+    forms = {name: candidates(m, input_size=input_size) for name, m in models.items()}
+    return {b: {name: fastest(f, b, repeats, input_size) for name, f in forms.items()} for b in batch_sizes}
 
 
 def compiled(model: nn.Module, batch_sizes=(1,), input_size=(1, 1, 28, 28)) -> nn.Module:
