@@ -42,13 +42,10 @@ def error_figure(curves: dict[str, list[tuple[int, float]]], title=None):
     ax = fig.add_subplot()
     for label, pts in curves.items():
         ax.plot([p for p, _ in pts], [e for _, e in pts], marker="o", ms=4, label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("weights of the factorized layer")
-    ax.set_ylabel("relative error ||K - K_r|| / ||K||")
+    ax.set(xscale="log", xlabel="weights of the factorized layer", ylabel="relative error ||K - K_r|| / ||K||",
+           title=title or "")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
     return fig
 
 
