@@ -92,7 +92,7 @@ def within_noise(values, noise: float = LATENCY_NOISE) -> bool:
 class MovingFigure:
     """A figure drawn once, whose few ``moving`` artists are redrawn on the saved background for
     every new frame (matplotlib's blitting): a slider move costs a restore, a few artists and a
-    PNG encode (~0.02 s) instead of building and drawing the whole figure (~0.3 s on 2 cores).
+    PNG encode (~0.03 s) instead of building and drawing the whole figure (~0.3 s on 2 cores).
     Set the moving artists' data, then call ``png()``; hide one with ``set_visible(False)``."""
 
     def __init__(self, fig: Figure, moving=(), dpi: int = 100):
@@ -142,7 +142,7 @@ class TradeoffPlot:
         self.x = x
         fig = Figure(figsize=(8.0, 4.6), layout="constrained")
         ax = self.ax = fig.add_subplot()
-        _draw_tradeoff(ax, fig, points, baseline, x)
+        self.area = _draw_tradeoff(ax, fig, points, baseline, x)
         if title:
             ax.set_title(title, fontsize=11)
         # the moving artists: the selection ring and its name (outside the layout: a long name
@@ -164,6 +164,7 @@ class TradeoffPlot:
             return
         hx, hy = highlight[self.x], highlight["accuracy_pct"]
         self.ring.set_offsets([[hx, hy]])
+        self.ring.set_sizes([3 * self.area(highlight["macs"]) + 200])   # around the marker, whatever its size
         if self.view._background is None:      # limits and layout are final after the first draw
             self.view.draw()
         fx, fy = self.ax.transAxes.inverted().transform(self.ax.transData.transform((hx, hy)))
@@ -193,10 +194,10 @@ class TradeoffPlot:
 
 def _draw_tradeoff(ax, fig, points, baseline, x):
     """The still part of the trade-off figure: points (colour = latency, area ~ MACs, marker =
-    label), Pareto front, baseline, legends."""
+    label), Pareto front, baseline, legends. Returns the marker area of a MACs count."""
     xs = [p[x] for p in points]
     lat = [p["latency_ms"] for p in points]
-    top = max(max(p["macs"] for p in points), baseline["macs"] if baseline else 0) or 1
+    top = max(p["macs"] for p in points) or 1      # (the baseline's star is not scaled)
     area = lambda macs: 30 + 270 * macs / top  # noqa: E731
     macs = sorted({p["macs"] for p in points})
     one_size = len(macs) == 1 or macs[0] >= 0.95 * macs[-1]
@@ -221,7 +222,7 @@ def _draw_tradeoff(ax, fig, points, baseline, x):
     handles = [Line2D([], [], ls="none", marker="o", markersize=16, markerfacecolor="none", markeredgecolor="crimson",
                       markeredgewidth=2, label="selected")]
     if fixed:
-        text = f"{min(lat):.3g} ms" if min(lat) == max(lat) else f"{min(lat):.3g}-{max(lat):.3g} ms (noise)"
+        text = f"{_ms(min(lat))} ms" if min(lat) == max(lat) else f"{_ms(min(lat))}-{_ms(max(lat))} ms (noise)"
         handles.append(_dot(FIXED_COLOR, f"latency {text}"))
     else:
         bar = fig.colorbar(sc, ax=ax, label="latency (ms)", pad=0.01)
@@ -237,7 +238,7 @@ def _draw_tradeoff(ax, fig, points, baseline, x):
         ax.axhline(by, ls="--", lw=0.8, color="darkorange", zorder=1)
         ax.axvline(bx, ls="--", lw=0.8, color="darkorange", zorder=1)
         ax.scatter([bx], [by], marker="*", s=260, color="darkorange", edgecolors="k", linewidths=0.6, zorder=5,
-                   label=f"baseline, {baseline['latency_ms']:.3g} ms" if fixed else "baseline")
+                   label=f"baseline, {_ms(baseline['latency_ms'])} ms" if fixed else "baseline")
     if x != "latency_ms" and min(xs + ([baseline[x]] if baseline else [])) > 0:
         ax.set_xscale("log")
         if x == "size_bytes":
@@ -247,19 +248,23 @@ def _draw_tradeoff(ax, fig, points, baseline, x):
     ax.set_xlabel(X_AXES[x])
     ax.set_ylabel("accuracy (%)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.margins(x=0.08, y=0.12)
     # legends outside the axes, right: what the marks are, then what marker area means
     ax_handles, _ = ax.get_legend_handles_labels()
-    first = fig.legend(handles=ax_handles + handles, loc="outside right upper", fontsize=8,
+    fig.legend(handles=ax_handles + handles, loc="outside right upper", fontsize=9,
                        markerscale=0.6, frameon=False)
     if one_size:
         sizes = [_dot("0.8", f"{fmt_count(macs[-1])} MACs: every point", s=area(macs[-1]))]
     else:
         shown = [macs[0], macs[len(macs) // 2], macs[-1]] if len(macs) > 2 else macs
         sizes = [_dot("0.8", f"{fmt_count(m)}", s=area(m)) for m in dict.fromkeys(shown)]
-    fig.legend(handles=sizes, loc="outside right lower", fontsize=8, title="area: MACs",
-               title_fontsize=8, frameon=False, labelspacing=1.3, borderpad=0.8)
-    return first
+    fig.legend(handles=sizes, loc="outside right lower", fontsize=9, title="area: MACs",
+               title_fontsize=9, frameon=False, labelspacing=1.3, borderpad=0.8)
+    return area
+
+
+def _ms(v) -> str:
+    """A latency with the digits that matter: 0.79, 3.52, 12.6, 236."""
+    return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
 def _dot(color, label, s=60, marker="o"):

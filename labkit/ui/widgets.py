@@ -6,7 +6,7 @@ widget's ``outputs`` (never ``with out:``, ``clear_output()`` or ``display()`` i
 so it works, and is testable, without a kernel, and the saved notebook keeps the last image.
 
 Fast: a dashboard draws its figure once and redraws only the selection ring and its name on
-each move (``plots.TradeoffPlot``, blitting), ~0.02 s instead of ~0.3 s; ``make bench`` times
+each move (``plots.TradeoffPlot``, blitting), ~0.03 s instead of ~0.3 s; ``make bench`` times
 every widget of the lab (``labkit.ui.catalogue``). A live button says how long its run takes
 (``live_seconds``, then the last run's measured time), shows progress at once, and in a kernel
 runs in a background thread, so the other widgets keep answering::

@@ -154,7 +154,7 @@ def test_colour_is_fixed_when_latency_is_within_noise_and_its_range_includes_the
     noisy = [dict(p, latency_ms=ms) for p, ms in zip(sweep(), (3.46, 3.58, 3.50, 3.52))]
     fig = tradeoff_figure(noisy, baseline=pt(1.0, 92.4, 190_000, 7.0, 8_000_000))
     assert len(fig.axes) == 1 and "latency 3.46-3.58 ms (noise)" in legend_texts(fig)[""]
-    assert "baseline, 7 ms" in legend_texts(fig)[""]
+    assert "baseline, 7.00 ms" in legend_texts(fig)[""]
     same = [dict(p, latency_ms=1.23) for p in sweep()]
     assert "latency 1.23 ms" in legend_texts(tradeoff_figure(same))[""]
     fig = tradeoff_figure(sweep(), baseline=pt(1.0, 92.4, 190_000, 9.0, 8_000_000))   # 0.4-3.1 ms: colour
