@@ -44,17 +44,29 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(b).view(np.uint64)                                # (R, words)
 
 
-def xnor_popcount(xw: np.ndarray, ww_t: np.ndarray, k: int) -> np.ndarray:
+def xnor_popcount(xw: np.ndarray, ww_t: np.ndarray, k: int, buffers: dict | None = None) -> np.ndarray:
     """``(B, N)`` int32 dot products of +-1 rows from packed words: ``xw`` ``(B, words)``,
     ``ww_t`` ``(words, N)`` (the weight's words transposed: the sum then runs over the short
-    first axis of contiguous rows), ``k`` the true row length."""
-    x = np.bitwise_xor(xw[:, :, None], ww_t[None])                # (B, words, N)
-    return k - 2 * np.bitwise_count(x).sum(1, dtype=np.int32)     # (B, N)
+    middle axis of contiguous rows), ``k`` the true row length. ``buffers``: a dict the caller
+    keeps, so that repeated calls at one batch size reuse their temporaries (no allocation)."""
+    shape = (xw.shape[0], *ww_t.shape)                                        # (B, words, N)
+    key = (shape, "xor")
+    if buffers is None or key not in buffers:
+        tmp = (np.empty(shape, np.uint64), np.empty(shape, np.uint8), np.empty((shape[0], shape[2]), np.int32))
+        if buffers is not None:
+            buffers[key] = tmp
+    else:
+        tmp = buffers[key]
+    words, counts, out = tmp
+    np.bitwise_xor(xw[:, :, None], ww_t[None], out=words)                    # (B, words, N)
+    np.bitwise_count(words, out=counts)
+    np.add.reduce(counts, axis=1, dtype=np.int32, out=out)                    # (B, N): popcount of each row pair
+    return k - 2 * out
 
 
-def xnor_linear(x: np.ndarray, ww_t: np.ndarray, k: int) -> np.ndarray:
+def xnor_linear(x: np.ndarray, ww_t: np.ndarray, k: int, buffers: dict | None = None) -> np.ndarray:
     """``sign(x) @ sign(w).T`` as int32 ``(B, N)``: ``x`` real ``(B, k)`` (binarized here: ``x >= 0``)."""
-    return xnor_popcount(pack_bits(np.asarray(x) >= 0), ww_t, k)
+    return xnor_popcount(pack_bits(np.asarray(x) >= 0), ww_t, k, buffers)
 
 
 def im2col_bits(xbits: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -68,12 +80,14 @@ def im2col_bits(xbits: np.ndarray, kernel: tuple[int, int], stride: tuple[int, i
     return pack_bits(patches), ho, wo
 
 
-def xnor_conv2d(x: np.ndarray, ww_t: np.ndarray, k: int, kernel, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
-    """``conv2d(sign(x), sign(w))`` (padding with -1) as int32 ``(B, N, Ho, Wo)``; ``x`` real ``(B, C, H, W)``."""
+def xnor_conv2d(x: np.ndarray, ww_t: np.ndarray, k: int, kernel, stride=(1, 1), padding=(0, 0),
+                buffers: dict | None = None, channels_last: bool = False) -> np.ndarray:
+    """``conv2d(sign(x), sign(w))`` (padding with -1) as int32 ``(B, N, Ho, Wo)`` (``channels_last``:
+    ``(B, Ho, Wo, N)``); ``x`` real ``(B, C, H, W)``."""
     x = np.asarray(x)
     cols, ho, wo = im2col_bits(x >= 0, kernel, stride, padding)
-    out = xnor_popcount(cols, ww_t, k)                                          # (B*Ho*Wo, N)
-    return out.reshape(x.shape[0], ho, wo, -1).transpose(0, 3, 1, 2)            # (B, N, Ho, Wo)
+    out = xnor_popcount(cols, ww_t, k, buffers).reshape(x.shape[0], ho, wo, -1)  # (B, Ho, Wo, N)
+    return out if channels_last else out.transpose(0, 3, 1, 2)                 # (B, N, Ho, Wo)
 
 
 def weight_words(codes: torch.Tensor) -> np.ndarray:
@@ -95,6 +109,9 @@ class _Packed(nn.Module):
         codes = torch.where(w >= 0, 1.0, -1.0) if self.kind == "binary" else torch.sign(w)
         if self.binary_input:
             self.words_t = weight_words(codes)                           # (words, N) uint64: 1 bit a weight
+            self._alpha_np = self.alpha.numpy()
+            self._bias_np = None if self.bias is None else self.bias.numpy()
+            self._buffers: dict = {}
         else:
             self.register_buffer("codes", codes)                        # a float op on real inputs
 
@@ -102,14 +119,41 @@ class _Packed(nn.Module):
         y = y * self.alpha.view(shape)
         return y if self.bias is None else y + self.bias.view(shape)
 
+    def _finish_ints(self, ints: np.ndarray) -> np.ndarray:
+        """``float32(ints) * alpha + bias`` along the last axis: the same two float32 roundings
+        (multiply, then add) as the training layer's torch ops, so the outputs are bit-identical."""
+        y = ints.astype(np.float32)
+        np.multiply(y, self._alpha_np, out=y)
+        if self._bias_np is not None:
+            np.add(y, self._bias_np, out=y)
+        return y
+
 
 class PackedLinear(_Packed):
     def forward(self, x):
-        if self.binary_input:
-            y = torch.from_numpy(xnor_linear(x.detach().cpu().numpy(), self.words_t, self.k)).to(torch.float32)
-        else:
-            y = F.linear(x, self.codes)
-        return self._finish(y, (1, -1))
+        if not self.binary_input:
+            return self._finish(F.linear(x, self.codes), (1, -1))
+        # xnor_linear + _finish_ints inlined: at batch 1 each numpy call costs ~1 us, as much as its work
+        xb = np.packbits(x.detach().cpu().numpy() >= 0, axis=-1, bitorder="little")         # (B, ceil(k / 8))
+        if xb.shape[1] % 8:
+            xb = np.pad(xb, ((0, 0), (0, -xb.shape[1] % 8)))
+        xw = xb.view(np.uint64)                                                              # (B, words)
+        bufs = self._buffers.get(xw.shape[0])
+        if bufs is None:
+            shape = (xw.shape[0], *self.words_t.shape)                                        # (B, words, N)
+            bufs = self._buffers[xw.shape[0]] = (np.empty(shape, np.uint64), np.empty(shape, np.uint8),
+                                                 np.empty((shape[0], shape[2]), np.int32))
+        words, counts, acc = bufs
+        np.bitwise_xor(xw[:, :, None], self.words_t, out=words)
+        np.bitwise_count(words, out=counts)
+        np.add.reduce(counts, axis=1, dtype=np.int32, out=acc)                                # popcounts (B, N)
+        y = acc.astype(np.float32)
+        y *= -2.0
+        y += self.k                                                                          # k - 2 popcount: exact
+        y *= self._alpha_np
+        if self._bias_np is not None:
+            y += self._bias_np
+        return torch.from_numpy(y)
 
 
 class PackedConv2d(_Packed):
@@ -120,12 +164,11 @@ class PackedConv2d(_Packed):
         self.kernel, self.stride, self.padding = tuple(layer.kernel_size), tuple(layer.stride), tuple(layer.padding)
 
     def forward(self, x):
-        if self.binary_input:
-            ints = xnor_conv2d(x.detach().cpu().numpy(), self.words_t, self.k, self.kernel, self.stride, self.padding)
-            y = torch.from_numpy(np.ascontiguousarray(ints)).to(torch.float32)
-        else:
-            y = F.conv2d(x, self.codes, None, self.stride, self.padding)
-        return self._finish(y, (1, -1, 1, 1))
+        if not self.binary_input:
+            return self._finish(F.conv2d(x, self.codes, None, self.stride, self.padding), (1, -1, 1, 1))
+        ints = xnor_conv2d(x.detach().cpu().numpy(), self.words_t, self.k, self.kernel, self.stride, self.padding,
+                           self._buffers, channels_last=True)                          # (B, Ho, Wo, N)
+        return torch.from_numpy(self._finish_ints(ints)).permute(0, 3, 1, 2)          # (B, N, Ho, Wo)
 
 
 def packed_layer(layer: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None) -> _Packed:
@@ -144,3 +187,16 @@ def packed_model(model: nn.Module, blob: bytes | None = None) -> nn.Module:
     for name, layer in binary_layers(net).items():
         replace_(net, name, packed_layer(layer, state[f"{name}.weight"], state.get(f"{name}.bias")))
     return net.eval()
+
+
+def xnor_matmul(x, w) -> np.ndarray:
+    """``sign(x) @ sign(w).T`` (int32) by XNOR–popcount, from real ``x`` ``(B, k)`` and ``w`` ``(N, k)``."""
+    w = torch.as_tensor(w)
+    return xnor_linear(np.asarray(x), weight_words(w), w.shape[1])
+
+
+def xnor_conv(x, w, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """``conv2d(sign(x), sign(w))`` (int32, input padded with -1) by XNOR–popcount on im2col patches."""
+    w = torch.as_tensor(w)
+    return xnor_conv2d(np.asarray(x), weight_words(w), w[0].numel(), tuple(w.shape[2:]), (stride, stride),
+                       (padding, padding))
