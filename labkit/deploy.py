@@ -1,4 +1,14 @@
-"""Real int8 inference on the CPU through a maintained runtime: ONNX Runtime, static quantisation.
+"""Deployment on the CPU: the deployed fp32 baseline, and real int8 through ONNX Runtime.
+
+The deployed fp32 baseline (the honest reference for every speedup):
+
+- ``deployed(model, runtime="auto", batch_size)``: the same weights as a deployment runs them,
+  ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"`` (the exported
+  file in ONNX Runtime), or ``"auto"``: the faster of the two, timed here (``candidates``, ``fastest``);
+  ``deployed_forms(models, batch_sizes)`` for several models at once.
+- ``compiled(model)``: ``torch.compile`` of the torch form, with what its first compile cost.
+
+Real int8 through a maintained runtime: ONNX Runtime, static quantisation.
 
 Fake quantisation (``labkit.quantization.ptq``) only *simulates* integers in fp32. Speed comes from a runtime
 with integer kernels. ``torch.ao.quantization`` is deprecated; torchao's int8 configs target
@@ -149,11 +159,14 @@ def to_runtime(model: nn.Module, folder, precision: str = "int8", runtime: str =
     if not fp32.exists():
         export_onnx(model, fp32)
     if precision == "fp32":
-        return OrtModule(fp32, threads)
-    if batches is None:
-        from .data import subset
-        batches = subset("calibration", 128)
-    return OrtModule(quantize_onnx(fp32, folder / f"{name}.int8.onnx", batches), threads)
+        out = OrtModule(fp32, threads)
+    else:
+        if batches is None:
+            from .data import subset
+            batches = subset("calibration", 128)
+        out = OrtModule(quantize_onnx(fp32, folder / f"{name}.int8.onnx", batches), threads)
+    _count_as(out, model)
+    return out
 
 
 def onnx_initializer_bytes(path) -> dict:
@@ -171,3 +184,120 @@ def onnx_initializer_bytes(path) -> dict:
         out[kind] += a.nbytes
     out["file"] = Path(path).stat().st_size
     return out
+
+
+# --- The deployed fp32 baseline --------------------------------------------------------------------
+# The model as trained (eager PyTorch, BatchNorm unfused, NCHW) is the slowest fp32 form of itself.
+# A deployment folds BatchNorm into the convolutions and picks a memory layout and a runtime: free
+# speed, no weight changed. Speedups of compressed models are honest only against that form.
+
+DEPLOY_RUNTIMES = ("torch", "onnxruntime", "auto")
+
+
+class ChannelsLast(nn.Module):
+    """A model whose convolutions run in the channels-last (NHWC) layout: the input is converted
+    once, the weights are stored NHWC, and every layer after keeps the layout (oneDNN's native one
+    on x86 CPUs; pooling and ReLU vectorise over channels)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
+
+
+def torch_deployed(model: nn.Module) -> nn.Module:
+    """The fp32 model as PyTorch would deploy it: a copy in eval mode, every Conv2d -> BatchNorm2d
+    folded (``labkit.layers.fold_batchnorm``), the folded ``Identity`` layers dropped, channels-last."""
+    from .layers import fold_batchnorm
+    folded = fold_batchnorm(model)
+    for seq in [m for m in folded.modules() if isinstance(m, nn.Sequential)]:
+        for name in [n for n, m in seq._modules.items() if isinstance(m, nn.Identity)]:
+            del seq._modules[name]
+    return ChannelsLast(folded).eval()
+
+
+def candidates(model: nn.Module, folder=None, threads: int | None = None, input_size=(1, 1, 28, 28)) -> dict:
+    """Both deployed fp32 forms of ``model``: ``{"torch": torch_deployed(model), "onnxruntime": OrtModule}``,
+    each with a ``runtime`` attribute; ``folder`` keeps the ONNX file (default: a temporary folder)."""
+    import tempfile
+    validate.module(model)
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="labkit-deploy-"))
+    forms = {"torch": torch_deployed(model), "onnxruntime": OrtModule(
+        export_onnx(model, folder / "deployed.fp32.onnx", input_size=input_size), threads)}
+    forms["torch"].runtime = "torch (BatchNorm folded, channels_last)"
+    forms["onnxruntime"].runtime = "onnxruntime fp32"
+    _count_as(forms["onnxruntime"], forms["torch"])
+    return forms
+
+
+def fastest(forms: dict, batch_size: int = 1, repeats: int = 10, input_size=(1, 1, 28, 28)) -> nn.Module:
+    """The fastest of ``forms`` (e.g. ``candidates(model)``), timed interleaved at ``batch_size`` here;
+    its ``candidates`` attribute holds every form's median ms."""
+    from .metrics import compare_latency
+    if not forms:
+        raise ValueError("fastest needs at least one form: pass candidates(model)")
+    times = compare_latency(forms, (batch_size, *tuple(input_size)[1:]), repeats=repeats)
+    best = min(times, key=lambda k: times[k].median_ms)
+    chosen = forms[best]
+    chosen.candidates = {k: t.median_ms for k, t in times.items()}
+    return chosen
+
+
+def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folder=None, threads: int | None = None,
+             input_size=(1, 1, 28, 28), repeats: int = 10) -> nn.Module:
+    """The fp32 form of ``model`` a deployment on this machine would run, for any model (dense,
+    pruned, factorised, ...); its weights are the same, only the runtime changes.
+
+    ``runtime``: ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"``
+    (the exported ONNX file, whose exporter folds BatchNorm, run by ONNX Runtime's CPU provider with
+    its graph optimisations and ``threads`` threads), or ``"auto"``: both (``candidates``), timed
+    interleaved at ``batch_size`` (``fastest``), and the faster returned. The returned module's
+    ``runtime`` names what it is; with ``"auto"``, ``candidates`` holds both times in ms.
+    ``folder`` keeps the ONNX file (default: a temporary folder)."""
+    validate.choice(runtime, DEPLOY_RUNTIMES, "runtime")
+    validate.module(model)
+    if runtime == "torch":
+        built = torch_deployed(model)
+        built.runtime = "torch (BatchNorm folded, channels_last)"
+        return built
+    if runtime == "onnxruntime":
+        return candidates(model, folder, threads, input_size)["onnxruntime"]
+    return fastest(candidates(model, folder, threads, input_size), batch_size, repeats, input_size)
+
+
+def deployed_forms(models: dict, batch_sizes=(1, 256), repeats: int = 10, input_size=(1, 1, 28, 28)) -> dict:
+    """``{batch_size: {name: deployed form}}`` for several models: each exported once (``candidates``),
+    and the faster form chosen per batch size (``fastest``)."""
+    forms = {name: candidates(m, input_size=input_size) for name, m in models.items()}
+    return {b: {name: fastest(f, b, repeats, input_size) for name, f in forms.items()} for b in batch_sizes}
+
+
+def compiled(model: nn.Module, batch_sizes=(1,), input_size=(1, 1, 28, 28)) -> nn.Module:
+    """``torch.compile`` of ``torch_deployed(model)`` (the inductor backend writes and compiles C++
+    kernels: it needs a C++ compiler), compiled now for each of ``batch_sizes``; ``compile_s`` is what
+    that first compilation cost in seconds, ``runtime`` names the form."""
+    import shutil
+    import time
+    if not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        raise RuntimeError("torch.compile needs a C++ compiler on the PATH: install one (Debian: apt install g++) "
+                           "or measure the other deployed forms")
+    for name in ("torch.utils.cpp_extension", "torch._inductor", "torch._dynamo"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    net = torch.compile(torch_deployed(model))
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for b in batch_sizes:
+            net(torch.randn(b, *tuple(input_size)[1:]))
+    net.compile_s = time.perf_counter() - t0
+    net.runtime = "torch.compile (BatchNorm folded, channels_last)"
+    _count_as(net, net._orig_mod)
+    return net
+
+
+def _count_as(form: nn.Module, model: nn.Module) -> None:
+    """Mark ``form`` (a runtime that hides its layers from hooks) as computing ``model``'s layers,
+    so ``labkit.points.measure`` counts MACs (and bytes, unless the form runs a file) from ``model``.
+    A plain attribute, not a registered submodule: the form's own parameters stay its own."""
+    object.__setattr__(form, "counted_as", model)

@@ -51,7 +51,9 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     (the others are evaluated on the test set now); ``nonzero``: count only the MACs of nonzero
     weights (what a zero-skipping kernel would do), for all or ``{name: bool}``; ``counted_as``:
     ``{name: model}`` whose bytes and MACs a model has (a kernel swap, e.g. CSR layers for the
-    same pruned weights, changes the time, not what is stored)."""
+    same pruned weights, changes the time, not what is stored). A model from ``labkit.deploy``
+    names its own (``counted_as``: the PyTorch model it runs); one that runs a file
+    (``file_bytes()``, e.g. ONNX Runtime) counts that file's bytes, what the runtime loads."""
     from .size import size_bytes
     from .train import evaluate
     accuracy = accuracy or {}
@@ -60,9 +62,10 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     out = {}
     for name, m in models.items():
         nz = nonzero.get(name, False) if isinstance(nonzero, Mapping) else nonzero
-        counted = (counted_as or {}).get(name, m)
+        counted = (counted_as or {}).get(name) or getattr(m, "counted_as", None) or m
+        runtime_file = hasattr(m, "file_bytes") and name not in (counted_as or {})
         out[name] = Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
-                          size_bytes=size_bytes(counted, _per_model(storage, name), bits),
+                          size_bytes=m.file_bytes() if runtime_file else size_bytes(counted, _per_model(storage, name), bits),
                           macs=metrics.count_macs(counted, input_size, nonzero=nz), latency_ms=times[name].median_ms)
     return out
 
@@ -76,13 +79,19 @@ def ratios(point, reference) -> dict:
             "speedup": r["latency_ms"] / p["latency_ms"], "drop_pt": p["accuracy_pct"] - r["accuracy_pct"]}
 
 
-def ratio_table(points: dict, reference: str, extra: dict | None = None, columns=None) -> str:
+def ratio_table(points: dict, reference: str, extra: dict | None = None, columns=None,
+                deployed: str | None = None) -> str:
     """The points as a text table against ``points[reference]``: accuracy and its change,
     bytes and x smaller, MACs and the MACs ratio (the theoretical speedup), the measured latency
-    and speedup side by side. ``extra`` adds columns: ``{name: {column: text}}``."""
+    and speedup side by side. ``extra`` adds columns: ``{name: {column: text}}``.
+
+    ``deployed`` names the point of the deployed fp32 baseline (``labkit.deploy.deployed``, timed
+    in the same run): a second measured column, ``vs deployed``, gives every speedup against it
+    too, and a last line says which baseline each column uses."""
     from .ui.plots import text_table
-    if reference not in points:
-        raise ValueError(f"reference {reference!r} is not one of the points: use one of {', '.join(map(repr, points))}")
+    for name, what in ((reference, "reference"), (deployed, "deployed")):
+        if name is not None and name not in points:
+            raise ValueError(f"{what} {name!r} is not one of the points: use one of {', '.join(map(repr, points))}")
     ref = points[reference]
     rows = []
     for name, p in points.items():
@@ -92,13 +101,19 @@ def ratio_table(points: dict, reference: str, extra: dict | None = None, columns
                      "bytes": d["size_bytes"], "x smaller": q["x_smaller"], "MACs": d["macs"],
                      "MACs ratio": q["x_fewer_macs"], "latency": f"{d['latency_ms']:9.3f} ms",
                      "speedup": f"{q['speedup']:5.2f}x measured"})
+        if deployed is not None:
+            rows[-1]["vs deployed"] = f"{ratios(d, points[deployed])['speedup']:5.2f}x measured"
     extra_columns = {k for cols in (extra or {}).values() for k in cols}
     fmt = {"model": "s", **{k: "s" for k in sorted(extra_columns)},
            "accuracy %": ".2f", "pt": "+.2f", "bytes": ",d", "x smaller": ".2f", "MACs": ",d", "MACs ratio": ".2f",
-           "latency": "s", "speedup": "s"}
+           "latency": "s", "speedup": "s", **({"vs deployed": "s"} if deployed is not None else {})}
     if columns is not None:
-        fmt = {k: v for k, v in fmt.items() if k in columns or k == "model"}
-    return text_table(rows, fmt)
+        fmt = {k: v for k, v in fmt.items() if k in columns or k in ("model", "vs deployed")}
+    table = text_table(rows, fmt)
+    if deployed is None:
+        return table
+    return (table + f"\nspeedup: against {reference!r} (as trained, eager PyTorch); "
+            f"vs deployed: against {deployed!r} (the same fp32 weights as a deployment runs them)")
 
 
 def make(config: dict, model: nn.Module | None = None, accuracy: float | None = None, storage="fp32", bits=None,

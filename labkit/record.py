@@ -27,7 +27,7 @@ from .points import MEASURES, Point
 
 FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "latency_ms",
           "baseline_accuracy_pct", "baseline_size_bytes", "baseline_macs", "baseline_latency_ms",
-          "batch_size", "threads", "device", "torch")
+          "deployed_latency_ms", "deployed_runtime", "batch_size", "threads", "device", "torch")
 # The technique vocabulary: every name a record row may carry, with its family (the explorer,
 # notebook 09, groups by family). A new technique is registered here, once.
 FAMILIES = ("baseline", "reference", "deploy", "compact", "prune", "quant", "binary", "distill", "lowrank",
@@ -114,16 +114,25 @@ class Recorder:
         return self.folder / f"{self.notebook}.jsonl"
 
     def add(self, technique: str, config: dict, point, baseline=None, batch_size: int = 1,
-            device: str | None = None) -> dict:
+            device: str | None = None, deployed=None, deployed_runtime: str | None = None) -> dict:
         """Append one measured point; ``baseline`` is the reference measured in the same run
-        (omit it for a baseline row, whose reference is itself)."""
+        (omit it for a baseline row, whose reference is itself): the eager model as trained.
+        ``deployed`` is the deployed fp32 baseline (``labkit.deploy.deployed``) timed in the same
+        run, ``deployed_runtime`` its ``runtime``: the row's ``deployed_latency_ms`` is the
+        reference a deployment compares with (the explorer's), ``baseline_latency_ms`` the eager one.
+        Pass ``deployed`` only when ``point`` was timed in its deployed form too (deployed vs
+        deployed); a row without it compares eager with eager."""
         family(technique)
         check_config(config)
         m = _as_measures(point, "point")
         b = _as_measures(baseline, "baseline") if baseline is not None else m
+        if (deployed is None) != (deployed_runtime is None):
+            raise ValueError("pass deployed= (the deployed baseline's point) and deployed_runtime= (its .runtime) together")
+        d = _as_measures(deployed, "deployed")["latency_ms"] if deployed is not None else None
         from .env import current_device
         row = {"notebook": self.notebook, "technique": str(technique), "config": config, **m,
                **{f"baseline_{k}": v for k, v in b.items()},
+               "deployed_latency_ms": d, "deployed_runtime": None if deployed_runtime is None else str(deployed_runtime),
                "batch_size": int(batch_size), "threads": torch.get_num_threads(),
                "device": device or current_device().type, "torch": torch.__version__.split("+")[0]}
         json.dumps(row)      # fail here, not later, on a config that JSON cannot hold

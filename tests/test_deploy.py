@@ -1,4 +1,4 @@
-"""labkit.runtime_int8: ONNX export and ONNX Runtime's static int8 model, on a tiny model, offline."""
+"""labkit.deploy: ONNX export, ONNX Runtime fp32 and static int8, and the deployed fp32 baseline, on a tiny model, offline."""
 import pytest
 import torch
 from torch import nn
@@ -68,3 +68,73 @@ def test_exports_carry_no_machine_paths(models):
     for path in (f32.path, i8.path):
         blob = path.read_bytes()
         assert b"stack_trace" not in blob and sys.prefix.encode() not in blob
+
+
+def _bn_model(seed=0):
+    torch.manual_seed(seed)
+    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    m.train()
+    with torch.no_grad():                       # BatchNorm statistics that are not the identity
+        for _ in range(3):
+            m(torch.randn(16, 1, 28, 28) * 2 + 0.5)
+    return m.eval()
+
+
+def test_torch_deployed_folds_batchnorm_runs_channels_last_and_computes_the_same():
+    m = _bn_model()
+    d = rt.torch_deployed(m)
+    assert not any(isinstance(x, (nn.BatchNorm2d, nn.Identity)) for x in d.modules())
+    convs = [x for x in d.modules() if isinstance(x, nn.Conv2d)]
+    assert len(convs) == 2 and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    assert all(c.bias is not None for c in convs)
+    x = torch.randn(7, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(d(x), m(x), atol=1e-4)
+    assert any(isinstance(x, nn.BatchNorm2d) for x in m.modules()), "the original model must be left alone"
+    assert metrics.count_macs(d) == metrics.count_macs(m)
+
+
+def test_deployed_runtimes_and_auto_picks_the_faster(tmp_path):
+    m = _bn_model(1)
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        ref = m(x)
+    for runtime in ("torch", "onnxruntime"):
+        d = rt.deployed(m, runtime, folder=tmp_path / runtime, threads=1)
+        assert runtime in d.runtime
+        with torch.no_grad():
+            assert torch.allclose(d(x), ref, atol=1e-4), runtime
+    auto = rt.deployed(m, "auto", batch_size=2, folder=tmp_path / "auto", threads=1, repeats=3)
+    assert set(auto.candidates) == {"torch", "onnxruntime"}
+    best = min(auto.candidates, key=auto.candidates.get)
+    assert best in auto.runtime
+    with torch.no_grad():
+        assert torch.allclose(auto(x), ref, atol=1e-4)
+
+
+def test_deployed_refuses_an_unknown_runtime():
+    with pytest.raises(ValueError, match="runtime"):
+        rt.deployed(_bn_model(), "tensorrt")
+
+
+@pytest.mark.skipif(not __import__("shutil").which("g++"), reason="torch.compile needs a C++ compiler (apt install g++)")
+def test_compiled_computes_the_same_and_reports_its_compile_time():
+    m = _bn_model(2)
+    net = rt.compiled(m, batch_sizes=(2,))
+    assert net.compile_s > 0 and "torch.compile" in net.runtime
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(net(x), m(x), atol=1e-4)
+
+
+def test_measure_counts_a_runtime_form_by_its_model_and_its_file(tmp_path):
+    from labkit import points
+    m = _bn_model(3)
+    forms = rt.candidates(m, folder=tmp_path, threads=1)
+    pts = points.measure({"eager": m, **forms}, accuracy={"eager": 0.0, "torch": 0.0, "onnxruntime": 0.0}, repeats=2)
+    assert pts["onnxruntime"].macs == pts["torch"].macs == pts["eager"].macs == metrics.count_macs(m)
+    assert pts["onnxruntime"].size_bytes == (tmp_path / "deployed.fp32.onnx").stat().st_size
+    assert pts["torch"].size_bytes == size.size_bytes(forms["torch"], "fp32") < pts["eager"].size_bytes
+    assert not list(forms["onnxruntime"].parameters()), "counted_as must not register the model as a submodule"

@@ -27,6 +27,22 @@ def test_ratios_and_the_table_compare_with_a_reference_of_the_same_run():
         points.ratio_table({"base": ref}, "cnn")
 
 
+def test_the_table_gives_speedups_against_both_baselines():
+    eager = points.Point(92.0, 4000, 20000, 2.0)
+    deployed = points.Point(92.0, 4000, 20000, 0.5)
+    small = points.Point(91.0, 1000, 5000, 0.25)
+    table = points.ratio_table({"eager": eager, "deployed": deployed, "small": small}, "eager", deployed="deployed")
+    header, *rows, note = table.splitlines()
+    assert header.index("speedup") < header.index("vs deployed")
+    small_row = next(r for r in rows if r.split()[0] == "small")
+    assert "8.00x measured" in small_row and "2.00x measured" in small_row
+    assert "against 'eager'" in note and "against 'deployed'" in note
+    assert "vs deployed" in points.ratio_table({"eager": eager, "deployed": deployed}, "eager", deployed="deployed",
+                                               columns=("latency",))
+    with pytest.raises(ValueError, match="deployed 'ort' is not one of the points"):
+        points.ratio_table({"eager": eager}, "eager", deployed="ort")
+
+
 def test_retime_times_each_architecture_once_beside_the_baseline():
     base = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.Linear(512, 10))
     small = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Linear(16, 10))

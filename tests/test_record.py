@@ -21,6 +21,18 @@ def test_rows_have_exactly_the_fields_in_order(tmp_path):
     assert line["threads"] == torch.get_num_threads() and line["torch"] == torch.__version__.split("+")[0]
 
 
+def test_a_row_names_its_deployed_baseline(tmp_path):
+    rec = Recorder("02_pruning", tmp_path)
+    D = Point(accuracy_pct=92.0, size_bytes=4000, macs=20000, latency_ms=0.75)
+    row = rec.add("prune-channel", {"sparsity": 0.5}, P, baseline=B, deployed=D, deployed_runtime="onnxruntime fp32")
+    assert row["deployed_latency_ms"] == 0.75 and row["deployed_runtime"] == "onnxruntime fp32"
+    assert row["baseline_latency_ms"] == 1.5
+    plain = rec.add("prune-channel", {"sparsity": 0.7}, P, baseline=B)
+    assert plain["deployed_latency_ms"] is None and plain["deployed_runtime"] is None
+    with pytest.raises(ValueError, match="together"):
+        rec.add("prune-channel", {"sparsity": 0.8}, P, baseline=B, deployed=D)
+
+
 def test_a_baseline_row_is_its_own_reference(tmp_path):
     row = Recorder("x", tmp_path).add("baseline", {}, B)
     assert all(row[f"baseline_{k}"] == row[k] for k in record.MEASURES)
