@@ -4,7 +4,9 @@
   that replace them (``MACs / (outputs * ceil(k / 64))``): the number papers quote ("58x").
 - ``bytes ratio``: fp32 weight bytes over packed bits + scales (about 32x).
 - ``measured``: the fp32 PyTorch layer's time over the packed layer's (binarizing and packing its
-  input included), timed interleaved at the same thread count (``labkit.metrics.compare_latency``).
+  input included), timed interleaved at the same thread count (``labkit.metrics.compare_latency``);
+  ``vs deployed``: the same against the layer's deployed fp32 form (``labkit.deploy.deployed_forms``:
+  channels-last PyTorch or ONNX Runtime, whichever is faster at that batch size).
 """
 from __future__ import annotations
 
@@ -42,10 +44,13 @@ def _float_twin(layer: nn.Module) -> nn.Module:
     return twin.eval()
 
 
-def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.Module | None = None) -> list[dict]:
+def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.Module | None = None,
+           deployed: bool = True) -> list[dict]:
     """One row per (binarized layer, batch size) of an XNOR ``model``: ``layer`` (label), ``shape``,
     ``batch_size``, ``macs``, ``word_ops``, ``op_ratio``, ``fp32_bytes``, ``packed_bytes``, ``bytes_ratio``,
-    ``fp32_ms``, ``packed_ms``, ``speedup`` (measured, > 1: the packed layer is faster)."""
+    ``fp32_ms``, ``packed_ms``, ``speedup`` (measured, > 1: the packed layer is faster); with
+    ``deployed``, also ``deployed_ms``, ``deployed_runtime`` and ``speedup_vs_deployed``."""
+    from ..deploy import deployed_forms
     packed = packed or packed_model(model)
     lab, bl = labels(model), binary_layers(model)
     shapes = _input_shapes(model, bl)
@@ -58,14 +63,19 @@ def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.
         macs = outputs * k
         word_ops = outputs * math.ceil(k / WORD)
         fp, pk = _float_twin(layer), packed.get_submodule(name)
+        forms = deployed_forms({"fp32": fp}, batch_sizes, input_size=(1, *inp)) if deployed else {}
         for b in batch_sizes:
-            t = metrics.compare_latency({"fp32": fp, "packed": pk}, (b, *inp), repeats=repeats)
+            timed = {"fp32": fp, "packed": pk, **({"deployed": forms[b]["fp32"]} if deployed else {})}
+            t = metrics.compare_latency(timed, (b, *inp), repeats=repeats)
             rows.append({"layer": lab[name], "shape": "x".join(map(str, inp)) + " -> " + "x".join(map(str, out)),
                          "batch_size": b, "macs": macs * b, "word_ops": word_ops * b, "op_ratio": macs / word_ops,
                          "fp32_bytes": sizes[name]["fp32_bytes"], "packed_bytes": sizes[name]["bytes"],
                          "bytes_ratio": sizes[name]["fp32_bytes"] / sizes[name]["bytes"],
                          "fp32_ms": t["fp32"].median_ms, "packed_ms": t["packed"].median_ms,
                          "speedup": t["fp32"].median_ms / t["packed"].median_ms})
+            if deployed:
+                rows[-1].update(deployed_ms=t["deployed"].median_ms, deployed_runtime=forms[b]["fp32"].runtime,
+                                speedup_vs_deployed=t["deployed"].median_ms / t["packed"].median_ms)
     return rows
 
 
@@ -74,6 +84,12 @@ def ledger_table(rows: list[dict]) -> str:
     from ..ui.plots import text_table
     shown = [{"layer": r["layer"], "shape": r["shape"], "batch": r["batch_size"], "op ratio": r["op_ratio"],
               "bytes ratio": r["bytes_ratio"], "fp32": f"{r['fp32_ms']:8.3f} ms", "packed": f"{r['packed_ms']:8.3f} ms",
-              "measured": f"{r['speedup']:5.2f}x measured"} for r in rows]
-    return text_table(shown, {"layer": "s", "shape": "s", "batch": "d", "op ratio": ".1f", "bytes ratio": ".2f",
-                              "fp32": "s", "packed": "s", "measured": "s"})
+              "measured": f"{r['speedup']:5.2f}x measured",
+              **({"deployed fp32": f"{r['deployed_ms']:8.3f} ms",
+                  "vs deployed": f"{r['speedup_vs_deployed']:5.2f}x measured"} if "deployed_ms" in r else {})}
+             for r in rows]
+    cols = {"layer": "s", "shape": "s", "batch": "d", "op ratio": ".1f", "bytes ratio": ".2f", "fp32": "s",
+            "packed": "s", "measured": "s"}
+    if rows and "deployed_ms" in rows[0]:
+        cols.update({"deployed fp32": "s", "vs deployed": "s"})
+    return text_table(shown, cols)
