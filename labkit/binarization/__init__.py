@@ -11,5 +11,5 @@ from .binary import SignSTE, TWN_DELTA, binarize, quantized, sign, ternarize, xn
 from .layers import (TECHNIQUES, BinaryConv2d, BinaryLinear, binarize_, binarized, binary_layers,  # noqa: F401
                      describe, inner_layers, labels)
 from .storage import export, layer_bytes, load_state, plan, size_bytes, stored_state  # noqa: F401
-from .sweep import headline, load, sweep  # noqa: F401
+from .sweep import RUNS, headline, load_sweep, parse_run, sweep  # noqa: F401
 from .train import EPOCHS, LR, train_binarized  # noqa: F401

@@ -2,7 +2,7 @@
 every binarized model the notebook compares, trained from the zoo's fp32 checkpoints over seeds.
 
 ``recipe`` trains each run (model, technique, layers, seed) and records a point (test accuracy,
-packed bytes under ``storage.plan``, MACs); ``load`` reads the cache, ``sweep`` recomputes it
+packed bytes under ``storage.plan``, MACs); ``load_sweep`` reads the cache, ``sweep`` recomputes it
 (``FULL = True``), both in the shape of ``view``. The latencies are not cached: the notebook
 measures them beside the baseline (``labkit.points``).
 """
@@ -16,38 +16,50 @@ from .layers import TECHNIQUES, describe, labels
 from .storage import size_bytes
 from .train import EPOCHS, LR, train_binarized
 
-SEEDS = (0, 1)
-
-# (model, technique, layers (labels; None: all but first and last), seeds ("all": SEEDS), epochs)
+# one run a string: "model/technique/layers/seeds/EPOCHSep"; layers: labels joined by "," or
+# "inner" (all but the first and last layer); seeds joined by "+"
 RUNS = (
-    ("cnn", "bwn", None, "all", EPOCHS["bwn"]),
-    ("cnn", "ternary", None, "all", EPOCHS["ternary"]),
-    ("cnn", "xnor", None, "all", EPOCHS["xnor"]),
-    ("lenet5", "bwn", None, [0], 1),
-    ("lenet5", "ternary", None, [0], 1),
-    ("lenet5", "xnor", None, [0], 1),
-    ("cnn", "bwn", ["fc1"], [0], 1),
-    ("cnn", "bwn", ["conv2", "conv3"], [0], 1),
-    ("cnn", "xnor", ["conv1", "conv2", "conv3", "fc1", "fc2"], [0], 1),
+    "cnn/bwn/inner/0+1/1ep",
+    "cnn/ternary/inner/0+1/1ep",
+    "cnn/xnor/inner/0+1/2ep",
+    "lenet5/bwn/inner/0/1ep",
+    "lenet5/ternary/inner/0/1ep",
+    "lenet5/xnor/inner/0/1ep",
+    "cnn/bwn/fc1/0/1ep",
+    "cnn/bwn/conv2,conv3/0/1ep",
+    "cnn/xnor/conv1,conv2,conv3,fc1,fc2/0/1ep",
 )
+
+
+def parse_run(run: str) -> tuple[str, str, list | None, list[int], float]:
+    """``"cnn/xnor/inner/0+1/2ep"`` -> ``("cnn", "xnor", None, [0, 1], 2)``."""
+    parts = run.split("/")
+    if len(parts) != 5 or not parts[4].endswith("ep"):
+        raise ValueError(f"bad run {run!r}: use 'model/technique/layers/seeds/EPOCHSep', e.g. 'cnn/xnor/inner/0+1/2ep'")
+    model, technique, layers, seeds, epochs = parts
+    validate.choice(technique, TECHNIQUES, "binarization technique")
+    e = float(epochs[:-2])
+    return (model, technique, None if layers == "inner" else layers.split(","), [int(x) for x in seeds.split("+")],
+            int(e) if e.is_integer() else e)
 
 
 def _key(model, technique, layers, seed) -> str:
     return f"{model}/{technique}/{','.join(layers) if layers else 'inner'}/{seed}"
 
 
-def recipe(runs=RUNS, seeds=SEEDS, lr: float = LR, limit: int | None = None, eval_limit: int | None = None,
+def recipe(runs=RUNS, lr: float = LR, limit: int | None = None, eval_limit: int | None = None,
            progress=print, done=None, checkpoint=None):
     """Rows: one fp32 point per model (its zoo checkpoint), then one point per (run, seed):
     ``config = {model, technique, layers, scaling, seed, epochs, lr}``, ``technique`` the record's
     name (``binary-weight``, ``ternary-weight``, ``binary-xnor``). Resumable (``done``/``checkpoint``)."""
     from .. import zoo
     from ..train import evaluate
+    parsed = [parse_run(r) for r in runs]
     acc = evaluate if eval_limit is None else partial(evaluate, limit=eval_limit)
     rows = list(done or [])
     have = {r["key"] for r in rows}
     t0 = time.perf_counter()
-    for name in dict.fromkeys(r[0] for r in runs):
+    for name in dict.fromkeys(r[0] for r in parsed):
         if f"{name}/fp32" in have:
             continue
         net = zoo.load(name, device="cpu")
@@ -57,9 +69,8 @@ def recipe(runs=RUNS, seeds=SEEDS, lr: float = LR, limit: int | None = None, eva
         progress(f"[{time.perf_counter() - t0:6.1f} s] {name} fp32: {rows[-1]['accuracy_pct']:.2f} %")
         if checkpoint:
             checkpoint(rows)
-    for model, technique, layers, run_seeds, epochs in runs:
-        validate.choice(technique, TECHNIQUES, "binarization technique")
-        for seed in (seeds if run_seeds == "all" else run_seeds):
+    for model, technique, layers, seeds, epochs in parsed:
+        for seed in seeds:
             key = _key(model, technique, layers, seed)
             if key in have:
                 continue
@@ -73,9 +84,8 @@ def recipe(runs=RUNS, seeds=SEEDS, lr: float = LR, limit: int | None = None, eva
             progress(f"[{time.perf_counter() - t0:6.1f} s] {key}: {rows[-1]['accuracy_pct']:.2f} %")
             if checkpoint:
                 checkpoint(rows)
-    params = {"seeds": list(seeds), "lr": lr, "limit": limit, "eval_limit": eval_limit,
-              "runs": [_key(m, t, ls, "+".join(map(str, seeds if s == "all" else s))) + f"/{e}ep"
-                       for m, t, ls, s, e in runs]}
+    params = {"seeds": sorted({s for p in parsed for s in p[3]}), "lr": lr, "limit": limit, "eval_limit": eval_limit,
+              "runs": list(runs)}
     return rows, params, {}
 
 
@@ -86,12 +96,12 @@ def view(doc: dict) -> dict:
 
 
 def sweep(**kwargs) -> dict:
-    """Recompute the sweep now (``recipe(**kwargs)``), in the shape of ``load``."""
+    """Recompute the sweep now (``recipe(**kwargs)``), in the shape of ``load_sweep``."""
     from .. import cache
     return view(cache.compute("binary", **kwargs))
 
 
-def load(path=None) -> dict:
+def load_sweep(path=None) -> dict:
     """The cached sweep (``python -m labkit sweep binary``) in the shape of ``view``."""
     from .. import cache
     return view(cache.load("binary", path))

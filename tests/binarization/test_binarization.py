@@ -96,3 +96,18 @@ def test_plan_stores_first_and_last_layers_in_fp32():
     t = B.binarized(baseline_cnn(), "ternary")
     assert {r["storage"] for r in size.size_report(B.stored_state(t), B.plan(t)) if r["name"] == "13.weight"} == {"int2"}
     assert packing  # the export goes through labkit.packing (see the test above)
+
+
+def test_runs_parse_and_bad_runs_name_the_format():
+    assert B.parse_run("cnn/xnor/inner/0+1/2ep") == ("cnn", "xnor", None, [0, 1], 2)
+    assert B.parse_run("cnn/bwn/conv2,conv3/0/0.5ep") == ("cnn", "bwn", ["conv2", "conv3"], [0], 0.5)
+    for bad in ("cnn/xnor/inner/0", "cnn/xnor/inner/0/2", "cnn/nope/inner/0/1ep"):
+        with pytest.raises(ValueError, match="use"):
+            B.parse_run(bad)
+
+
+def test_headline_gives_mean_and_spread_over_seeds():
+    p = lambda seed, acc: {"config": {"model": "cnn", "technique": "bwn", "layers": ["fc1"], "seed": seed},  # noqa: E731
+                           "accuracy_pct": acc, "size_bytes": 10, "macs": 5}
+    (h,) = B.headline([p(0, 90.0), p(1, 92.0)])
+    assert (h["seeds"], h["accuracy_mean"], h["accuracy_std"], h["accuracy_min"], h["accuracy_max"]) == (2, 91.0, 1.0, 90.0, 92.0)
