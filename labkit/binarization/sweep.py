@@ -123,3 +123,21 @@ def headline(points_: list[dict]) -> list[dict]:
                     "accuracy_min": min(accs), "accuracy_max": max(accs),
                     "size_bytes": ps[0]["size_bytes"], "macs": ps[0]["macs"]})
     return out
+
+
+def architecture(p: dict):
+    """The model a cached point runs as when timed: the zoo architecture (random weights do: a
+    forward pass's time does not depend on them), binarized as the point says, in its packed form."""
+    from ..models import build
+    from .kernels import packed_model
+    from .layers import binarized
+    c = p["config"]
+    arch = build(c["model"]).eval()
+    return arch if c["technique"] == "fp32" else packed_model(binarized(arch, c["technique"], c["layers"]).eval())
+
+
+def retime(points_: list[dict], baseline, batch_size: int = 1, repeats: int = 10) -> tuple[list[dict], float]:
+    """``labkit.points.retime`` of cached points: each timed now in its packed form beside ``baseline``;
+    the seeds of one (technique, layers) share one model."""
+    return points.retime(points_, architecture, baseline, batch_size=batch_size, repeats=repeats,
+                         key=lambda p: (p["config"]["technique"], tuple(p["config"]["layers"])))
