@@ -31,6 +31,7 @@ WIDGETS = {
     "01 compact explorer": "labkit.ui.catalogue:compact_explorer",
     "02 pruning": "labkit.ui.catalogue:pruning_tabs",
     "03 mixed precision": "labkit.ui.catalogue:mixed_precision",
+    "04 binarization": "labkit.binarization.widgets:bench_widgets",
     "05 temperature": "labkit.ui.catalogue:temperature",
     "05 distillation sweeps": "labkit.ui.catalogue:distillation_sweeps",
 }
