@@ -1,4 +1,4 @@
-"""A real XNOR–popcount kernel in numpy, and the packed model that runs it.
+"""A real XNOR–popcount kernel in numpy, and the packed model that runs it (compiled: ``fused``).
 
 With both operands in {-1, +1} stored as bits (1 = +1, 0 = -1), a dot product of length ``k`` is
 
@@ -16,7 +16,9 @@ A convolution is the same kernel on im2col patches: the input's bits are padded 
 Only layers with binary weights *and* binary inputs (XNOR) can use it: a BWN or ternary layer
 multiplies real activations, so it runs as a float op on its +-1 / {-1, 0, 1} codes (its storage
 is still 1 or 2 bits). ``packed_model`` decodes a model from its exported bytes
-(``storage.export``) and swaps each binarized layer for a ``PackedLinear`` / ``PackedConv2d``.
+(``storage.export``) and swaps each binarized layer for a ``PackedLinear`` / ``PackedConv2d``,
+which run the same kernel compiled into one pass (``labkit.binarization.fused``, numba) when
+numba is installed, and these numpy kernels otherwise.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from ..layers import replace_
-from . import storage
+from . import fused, storage
 from .layers import BinaryConv2d, binary_layers
 
 WORD = 64
@@ -109,6 +111,7 @@ class _Packed(nn.Module):
         codes = torch.where(w >= 0, 1.0, -1.0) if self.kind == "binary" else torch.sign(w)
         if self.binary_input:
             self.words_t = weight_words(codes)                           # (words, N) uint64: 1 bit a weight
+            self.words = fused.weight_rows(self.words_t)                 # (N, words): the compiled kernel's rows
             self._alpha_np = self.alpha.numpy()
             self._bias_np = None if self.bias is None else self.bias.numpy()
             self._buffers: dict = {}
@@ -133,7 +136,9 @@ class PackedLinear(_Packed):
     def forward(self, x):
         if not self.binary_input:
             return self._finish(F.linear(x, self.codes), (1, -1))
-        # xnor_linear + _finish_ints inlined: at batch 1 each numpy call costs ~1 us, as much as its work
+        if fused.available():                       # one compiled pass: pack, XOR-popcount, scale
+            return torch.from_numpy(fused.linear(x.detach().cpu().numpy(), self.words, self.k, self._alpha_np, self._bias_np))
+        # without numba: xnor_linear + _finish_ints inlined: at batch 1 each numpy call costs ~1 us, as much as its work
         xb = np.packbits(x.detach().cpu().numpy() >= 0, axis=-1, bitorder="little")         # (B, ceil(k / 8))
         if xb.shape[1] % 8:
             xb = np.pad(xb, ((0, 0), (0, -xb.shape[1] % 8)))
@@ -166,6 +171,10 @@ class PackedConv2d(_Packed):
     def forward(self, x):
         if not self.binary_input:
             return self._finish(F.conv2d(x, self.codes, None, self.stride, self.padding), (1, -1, 1, 1))
+        if fused.available():
+            y = fused.conv2d(x.detach().cpu().numpy(), self.words, self.k, self._alpha_np, self._bias_np,
+                             self.kernel, self.stride, self.padding)                  # (B, Ho, Wo, N)
+            return torch.from_numpy(y).permute(0, 3, 1, 2)
         ints = xnor_conv2d(x.detach().cpu().numpy(), self.words_t, self.k, self.kernel, self.stride, self.padding,
                            self._buffers, channels_last=True)                          # (B, Ho, Wo, N)
         return torch.from_numpy(self._finish_ints(ints)).permute(0, 3, 1, 2)          # (B, N, Ho, Wo)
