@@ -11,7 +11,7 @@ WORKERS ?= 2
 # Stored notebook outputs are produced, and checked, at this thread count.
 THREADS ?= 2
 
-.PHONY: setup data lab test test-notebooks student notebooks zoo bench clean
+.PHONY: setup data lab test test-notebooks student notebooks zoo bench baselines clean
 
 setup: $(STAMP) data
 
@@ -60,6 +60,10 @@ zoo: setup
 
 bench: setup
 	LABKIT_THREADS=$(THREADS) $(BIN)/python -m labkit.tools.bench
+
+# The fp32 baselines (eager, folded, channels-last, ONNX Runtime, deployed) and int8, side by side.
+baselines: setup
+	LABKIT_THREADS=$(THREADS) $(BIN)/python -m labkit.tools.baselines --compile
 
 clean:
 	rm -rf build .pytest_cache

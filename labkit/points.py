@@ -52,8 +52,9 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     weights (what a zero-skipping kernel would do), for all or ``{name: bool}``; ``counted_as``:
     ``{name: model}`` whose bytes and MACs a model has (a kernel swap, e.g. CSR layers for the
     same pruned weights, changes the time, not what is stored). A model from ``labkit.deploy``
-    names its own (``counted_as``: the PyTorch model it runs); one that runs a file
-    (``file_bytes()``, e.g. ONNX Runtime) counts that file's bytes, what the runtime loads."""
+    names its own (``counted_as``: the PyTorch model it runs); a runtime whose file is what it
+    stores (``bytes_from_file``, e.g. ONNX Runtime's int8 model) counts that file's bytes. A
+    deployed fp32 form counts its weights (``counted_as``), the same whichever runtime won."""
     from .size import size_bytes
     from .train import evaluate
     accuracy = accuracy or {}
@@ -63,7 +64,7 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
     for name, m in models.items():
         nz = nonzero.get(name, False) if isinstance(nonzero, Mapping) else nonzero
         counted = (counted_as or {}).get(name) or getattr(m, "counted_as", None) or m
-        runtime_file = hasattr(m, "file_bytes") and name not in (counted_as or {})
+        runtime_file = getattr(m, "bytes_from_file", False) and name not in (counted_as or {})
         out[name] = Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
                           size_bytes=m.file_bytes() if runtime_file else size_bytes(counted, _per_model(storage, name), bits),
                           macs=metrics.count_macs(counted, input_size, nonzero=nz), latency_ms=times[name].median_ms)

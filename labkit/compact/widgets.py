@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-from ..ui.plots import check_points, tradeoff_figure
-from ..ui.widgets import LiveWidget, _distinct, describe, show_figure
+from ..ui.plots import TradeoffPlot, check_points
+from ..ui.widgets import LiveWidget, _distinct, describe, show_png
 from .sweep import PARAMS
 
 
@@ -12,7 +12,7 @@ from .sweep import PARAMS
 class SweepExplorer(LiveWidget):
     """One selector per swept parameter over a precomputed grid; see ``sweep_explorer``."""
 
-    def __init__(self, points, params=PARAMS, baseline=None, live=None, title=None):
+    def __init__(self, points, params=PARAMS, baseline=None, live=None, title=None, live_seconds=None):
         super().__init__()
         self.points = [dict(p) for p in check_points(points)]
         self.params = tuple(params)
@@ -35,9 +35,9 @@ class SweepExplorer(LiveWidget):
             self.selectors[k] = w
         self.label = widgets.Label()
         self.out = widgets.Output()
-        self.button = widgets.Button(description="train this one live", icon="play", disabled=live is None)
+        self._live_button("train this one live", live_seconds, disabled=live is None)
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="live")
-        self.button.on_click(lambda _b: self.run_live())
+        self.plot = None          # drawn once per set of points (again after a live run)
         self.children = (list(self.selectors.values()) + [self.label]
                          + ([widgets.HBox([self.button, self.progress])] if live else []) + [self.out])
         self._update()
@@ -59,7 +59,10 @@ class SweepExplorer(LiveWidget):
                       + (" (train it live)" if self.live else ""))
         else:
             self._say(describe(point, self.params, self.baseline))
-        show_figure(self.out, tradeoff_figure(self.points, highlight=point, baseline=self.baseline, title=self.title))
+        with self._lock:
+            if self.plot is None:
+                self.plot = TradeoffPlot(self.points, baseline=self.baseline, title=self.title)
+            show_png(self.out, self.plot.png(point))
 
     def _on_change(self, _change):
         self._guarded(self._update)
@@ -96,13 +99,14 @@ class SweepExplorer(LiveWidget):
             return None
         point["label"] = "live"
         self.points = [p for p in self.points if p["config"] != point["config"]] + [point]
+        self.plot = None
         self._update()
         return point
 
 
-def sweep_explorer(points, params=PARAMS, baseline=None, live=None, title=None) -> SweepExplorer:
+def sweep_explorer(points, params=PARAMS, baseline=None, live=None, title=None, live_seconds=None) -> SweepExplorer:
     """A trade-off explorer over a grid: one selector per parameter in ``params`` (sliders for
     numbers, buttons for names), the accuracy-size plot (colour = latency, area = MACs, Pareto
     front) with the selection circled, and an optional button that trains it live
-    (``live(config, progress) -> point``)."""
-    return SweepExplorer(points, params, baseline=baseline, live=live, title=title)
+    (``live(config, progress) -> point``; ``live_seconds``: how long that takes, for the button)."""
+    return SweepExplorer(points, params, baseline=baseline, live=live, title=title, live_seconds=live_seconds)

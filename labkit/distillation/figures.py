@@ -16,30 +16,61 @@ def _softened(logits: torch.Tensor, T: float) -> torch.Tensor:
     return soft_targets(torch.as_tensor(logits, dtype=torch.float32), T)
 
 
+class TemperaturePlot:
+    """``temperature_figure`` drawn once; ``png(T)`` redraws only the bars and the title at ``T``
+    (``labkit.ui.plots.MovingFigure``: ~0.05 s a move instead of ~0.5 s on 2 cores)."""
+
+    def __init__(self, logits, images, labels, T: float = 1.0, focus=CONFUSABLE, classes=CLASSES, dpi: int = 100):
+        from ..ui.plots import MovingFigure
+        self.logits = torch.as_tensor(logits, dtype=torch.float32)
+        n = len(self.logits)
+        fig = Figure(figsize=(7.6, 1.35 * n + 0.5), layout="constrained")
+        axes = fig.subplots(n, 2, squeeze=False, width_ratios=[1, 5.5])
+        colors = ["tab:blue" if c in focus else "0.75" for c in range(len(classes))]
+        self.bars = []
+        for i in range(n):
+            axes[i][0].imshow(images[i].numpy() if isinstance(images[i], torch.Tensor) else images[i],
+                              cmap="gray_r", vmin=0, vmax=255)
+            axes[i][0].set_xticks([]), axes[i][0].set_yticks([])
+            axes[i][0].set_ylabel(classes[int(labels[i])], rotation=0, ha="right", va="center", fontsize=9)
+            ax = axes[i][1]
+            bars = ax.bar(range(len(classes)), [0.0] * len(classes), color=colors, edgecolor="k", linewidth=0.4)
+            bars[int(labels[i])].set_hatch("//")
+            self.bars.append(bars)
+            ax.set_ylim(0, 1)
+            ax.set_yticks([0, 0.5, 1])
+            ax.set_xticks(range(len(classes)))
+            ax.set_xticklabels(classes if i == n - 1 else [], rotation=30, ha="right", fontsize=8)
+            ax.grid(True, axis="y", alpha=0.3)
+        self.title = fig.suptitle(self._title(T), fontsize=9)
+        self.fig = fig
+        self.view = MovingFigure(fig, [b for bars in self.bars for b in bars] + [self.title], dpi=dpi)
+        self.set(T)
+
+    @staticmethod
+    def _title(T):
+        return f"teacher's softmax(z / T) at T = {T:g} (hatched: the true class; blue: the confusable classes)"
+
+    def set(self, T: float):
+        """Bars and title at temperature ``T``."""
+        probs = _softened(self.logits, T)
+        for bars, row in zip(self.bars, probs.tolist()):
+            for bar, p in zip(bars, row):
+                bar.set_height(p)
+        self.title.set_text(self._title(T))
+
+    def png(self, T: float) -> bytes:
+        self.set(T)
+        return self.view.png()
+
+
 def temperature_figure(logits, images, labels, T: float, focus=CONFUSABLE, classes=CLASSES) -> Figure:
     """One row per example: the image, then the teacher's ``softmax(z / T)`` over all classes
     (the ``focus`` classes in colour, the others grey), on a fixed 0-1 axis so rows compare."""
-    probs = _softened(logits, T)
-    n = len(probs)
-    fig = Figure(figsize=(7.6, 1.35 * n + 0.5), layout="constrained")
-    axes = fig.subplots(n, 2, squeeze=False, width_ratios=[1, 5.5])
-    colors = ["tab:blue" if c in focus else "0.75" for c in range(len(classes))]
-    for i in range(n):
-        axes[i][0].imshow(images[i].numpy() if isinstance(images[i], torch.Tensor) else images[i],
-                          cmap="gray_r", vmin=0, vmax=255)
-        axes[i][0].set_xticks([]), axes[i][0].set_yticks([])
-        axes[i][0].set_ylabel(classes[int(labels[i])], rotation=0, ha="right", va="center", fontsize=9)
-        ax = axes[i][1]
-        bars = ax.bar(range(len(classes)), probs[i].numpy(), color=colors, edgecolor="k", linewidth=0.4)
-        bars[int(labels[i])].set_hatch("//")
-        ax.set_ylim(0, 1)
-        ax.set_yticks([0, 0.5, 1])
-        ax.set_xticks(range(len(classes)))
-        ax.set_xticklabels(classes if i == n - 1 else [], rotation=30, ha="right", fontsize=8)
-        ax.grid(True, axis="y", alpha=0.3)
-    fig.suptitle(f"teacher's softmax(z / T) at T = {T:g} (hatched: the true class; blue: the confusable classes)",
-                 fontsize=9)
-    return fig
+    plot = TemperaturePlot(logits, images, labels, T, focus, classes)
+    for a in plot.view.moving:
+        a.set_animated(False)
+    return plot.fig
 
 
 def describe_temperature(logits, labels, T: float, focus=CONFUSABLE, classes=CLASSES) -> str:
@@ -63,37 +94,57 @@ KIND_TITLES = {"temperature": "temperature T (alpha fixed)", "alpha": "alpha: we
                "feature": "feature distillation (attention transfer)"}
 
 
+class SweepPlot:
+    """``sweep_figure`` drawn once; ``png(highlight)`` moves only the selection ring (blitting)."""
+
+    def __init__(self, rows, kind: str, live=None, title=None, dpi: int = 100, selectable: bool = True):
+        from ..ui.plots import MovingFigure
+        from .sweep import mean_std
+        self.values = [r["value"] for r in rows]
+        fig = Figure(figsize=(6.6, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        xs = list(range(len(rows)))
+        ax.errorbar(xs, [r["alone_mean"] for r in rows], yerr=[mean_std(r["alone"])[1] for r in rows],
+                    fmt="s--", color="0.55", capsize=3, label="student alone")
+        ax.errorbar(xs, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o-", color="tab:blue",
+                    capsize=3, label="with the teacher")
+        self.ring = ax.scatter([0], [rows[0]["mean"]], s=300, facecolors="none", edgecolors="crimson",
+                               linewidths=2, zorder=4, label="selected" if selectable else None)
+        for value, accs in (live or {}).items():
+            if value in self.values:
+                i = self.values.index(value)
+                ax.scatter([i] * len(accs), accs, marker="*", s=160, color="darkorange", edgecolors="k",
+                           linewidths=0.5, zorder=5, label="live" if value == next(iter(live)) else None)
+        named = kind in ("teacher", "feature")       # long names: tilt them
+        ax.set_xticks(xs)
+        ax.set_xticklabels([r["name"] if named else f"{r['value']:g}" for r in rows], fontsize=8,
+                           rotation=20 if named else 0, ha="right" if named else "center")
+        ax.set_xlabel(KIND_TITLES.get(kind, kind))
+        ax.set_ylabel("validation accuracy (%)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+        if title:
+            ax.set_title(title, fontsize=10)
+        self.fig = fig
+        self.view = MovingFigure(fig, [self.ring], dpi=dpi)
+
+    def place(self, highlight):
+        self.ring.set_visible(highlight is not None)
+        if highlight is not None:
+            self.ring.set_offsets([[self.values.index(highlight["value"]), highlight["mean"]]])
+
+    def png(self, highlight=None) -> bytes:
+        self.place(highlight)
+        return self.view.png()
+
+
 def sweep_figure(rows, kind: str, highlight=None, live=None, title=None) -> Figure:
     """Validation accuracy (mean +- std over seeds) per setting, next to the student alone
     (grey: same seeds, same labelled images); ``live`` maps a row's value to live accuracies."""
-    from .sweep import mean_std
-    fig = Figure(figsize=(6.6, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    xs = list(range(len(rows)))
-    ax.errorbar(xs, [r["alone_mean"] for r in rows], yerr=[mean_std(r["alone"])[1] for r in rows],
-                fmt="s--", color="0.55", capsize=3, label="student alone")
-    ax.errorbar(xs, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o-", color="tab:blue",
-                capsize=3, label="with the teacher")
-    if highlight is not None:
-        i = [r["value"] for r in rows].index(highlight["value"])
-        ax.scatter([i], [highlight["mean"]], s=300, facecolors="none", edgecolors="crimson", linewidths=2,
-                   zorder=4, label="selected")
-    for value, accs in (live or {}).items():
-        if value in [r["value"] for r in rows]:
-            i = [r["value"] for r in rows].index(value)
-            ax.scatter([i] * len(accs), accs, marker="*", s=160, color="darkorange", edgecolors="k",
-                       linewidths=0.5, zorder=5, label="live" if value == next(iter(live)) else None)
-    named = kind in ("teacher", "feature")       # long names: tilt them
-    ax.set_xticks(xs)
-    ax.set_xticklabels([r["name"] if named else f"{r['value']:g}" for r in rows], fontsize=8,
-                       rotation=20 if named else 0, ha="right" if named else "center")
-    ax.set_xlabel(KIND_TITLES.get(kind, kind))
-    ax.set_ylabel("validation accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return fig
+    plot = SweepPlot(rows, kind, live=live, title=title, selectable=highlight is not None)
+    plot.place(highlight)
+    plot.ring.set_animated(False)
+    return plot.fig
 
 
 def describe_row(row) -> str:

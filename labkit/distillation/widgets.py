@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 from ..data import CLASSES
-from ..ui.widgets import LiveWidget, show_figure
-from .figures import CONFUSABLE, KIND_TITLES, describe_row, describe_temperature, sweep_figure, temperature_figure
+from ..ui.widgets import LiveWidget, show_png
+from .figures import CONFUSABLE, KIND_TITLES, SweepPlot, TemperaturePlot, describe_row, describe_temperature
 
 
 class TemperatureExplorer(LiveWidget):
@@ -26,12 +26,14 @@ class TemperatureExplorer(LiveWidget):
         self.out = widgets.Output()
         self.children = [self.slider, self.label, self.out]
         self.slider.observe(self._on_slider, names="value")
+        self.plot = TemperaturePlot(self.logits, images, self.labels, start, focus, classes)
         self._update()
 
     def _update(self):
         T = self.slider.value
         self.label.value = describe_temperature(self.logits, self.labels, T, self.focus, self.classes)
-        show_figure(self.out, temperature_figure(self.logits, self.images, self.labels, T, self.focus, self.classes))
+        with self._lock:
+            show_png(self.out, self.plot.png(T))
 
     def _on_slider(self, _change):
         self._guarded(self._update)
@@ -53,7 +55,7 @@ def temperature_widget(logits, images, labels, start: float = 1.0, t_max: float 
 class SweepExplorer(LiveWidget):
     """Pick a sweep and a setting; see ``sweep_widget``."""
 
-    def __init__(self, sweeps: dict, live=None, kinds=None):
+    def __init__(self, sweeps: dict, live=None, kinds=None, live_seconds=None):
         from .sweep import SWEEP_PARAM, sweep_rows
         super().__init__()
         available = [k for k in (kinds or SWEEP_PARAM) if k in sweeps.get("sweeps", {})]
@@ -69,14 +71,14 @@ class SweepExplorer(LiveWidget):
                                               continuous_update=False)
         self.label = widgets.Label()
         self.out = widgets.Output()
-        self.button = widgets.Button(description="distil", icon="play", disabled=live is None,
-                                     tooltip="train one student now with this setting (one seed)")
+        self.plots = {}           # one figure per sweep, drawn when first shown (again after a live run)
+        self._live_button("distil", live_seconds, disabled=live is None,
+                          tooltip="train one student now with this setting (one seed)")
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="live")
         self.children = [self.kind, self.slider, self.label] + \
             ([widgets.HBox([self.button, self.progress])] if live else []) + [self.out]
         self.kind.observe(self._on_kind, names="value")
         self.slider.observe(self._on_slider, names="value")
-        self.button.on_click(lambda _b: self.run_live())
         self._update()
 
     def _options(self, kind):
@@ -90,8 +92,11 @@ class SweepExplorer(LiveWidget):
         row = self.current
         live = self.live_points[self.kind.value].get(row["value"])
         self._say(describe_row(row) + (f" | live: {', '.join(f'{a:.2f}' for a in live)} %" if live else ""))
-        show_figure(self.out, sweep_figure(self.rows[self.kind.value], self.kind.value, highlight=row,
-                                     live=self.live_points[self.kind.value]))
+        kind = self.kind.value
+        with self._lock:
+            if kind not in self.plots:
+                self.plots[kind] = SweepPlot(self.rows[kind], kind, live=self.live_points[kind])
+            show_png(self.out, self.plots[kind].png(row))
 
     def _on_kind(self, _change):
         def switch():
@@ -129,13 +134,15 @@ class SweepExplorer(LiveWidget):
         if acc is None:
             return None
         self.live_points[kind].setdefault(row["value"], []).append(acc)
+        self.plots.pop(kind, None)
         self._update()
         return acc
 
 
-def sweep_widget(sweeps: dict, live=None, kinds=None) -> SweepExplorer:
+def sweep_widget(sweeps: dict, live=None, kinds=None, live_seconds=None) -> SweepExplorer:
     """Explore the cached distillation sweeps (``labkit.distillation.load_sweeps()``): a dropdown
     picks the sweep, a slider the setting; the label gives validation accuracy over seeds and
     the gain over the student alone. ``live(setting, progress) -> accuracy`` (e.g. wrapping
-    ``labkit.distillation.live_run``) makes the "distil" button train one student now."""
-    return SweepExplorer(sweeps, live=live, kinds=kinds)
+    ``labkit.distillation.live_run``) makes the "distil" button train one student now;
+    ``live_seconds``: how long that takes, for the button (each run then measures it)."""
+    return SweepExplorer(sweeps, live=live, kinds=kinds, live_seconds=live_seconds)

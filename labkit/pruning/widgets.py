@@ -6,19 +6,20 @@ from .. import validate
 
 
 def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = None,
-              live_values: dict | None = None, baseline=None):
+              live_values: dict | None = None, baseline=None, live_seconds: dict | None = None):
     """One ``labkit.ui.widgets.tradeoff_dashboard`` per method, in tabs: a slider over that method's
     sweep (``params[method]`` is the config key it moves over, default ``"sparsity"``), and
-    ``live[method](value, progress)`` behind its button."""
+    ``live[method](value, progress)`` behind its button (``live_seconds[method]``: how long it takes)."""
     import ipywidgets as widgets
     from ..ui.widgets import tradeoff_dashboard
-    params, live, live_values = params or {}, live or {}, live_values or {}
+    params, live, live_values, live_seconds = params or {}, live or {}, live_values or {}, live_seconds or {}
     base = baseline if baseline is not None else sweep_data.get("baseline")
     methods = list(sweep_data["methods"])
-    for m in list(params) + list(live):
+    for m in list(params) + list(live) + list(live_seconds):
         validate.choice(m, methods, "method")
     dashes = [tradeoff_dashboard(sweep_data["methods"][m], params.get(m, "sparsity"), baseline=base,
-                                 live=live.get(m), live_values=live_values.get(m), title=m)
+                                 live=live.get(m), live_values=live_values.get(m), title=m,
+                                 live_seconds=live_seconds.get(m))
               for m in methods]
     tabs = widgets.Tab(children=dashes)
     for i, m in enumerate(methods):

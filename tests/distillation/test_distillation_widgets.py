@@ -31,6 +31,22 @@ def test_temperature_slider_redraws_and_describes(png_of):
     assert w.label.value.startswith("T=0.5")
 
 
+def test_temperature_move_draws_the_same_image_as_a_fresh_figure(png_of):
+    """The widget redraws only bars and title on the figure drawn once; nothing of the last T stays."""
+    from labkit.distillation.figures import TemperaturePlot
+    w = kd_widgets.temperature_widget(*examples(), start=1.0)
+    w.select(8.0)
+    w.select(2.5)
+    assert png_of(w) == TemperaturePlot(*examples(), T=2.5).png(2.5)
+
+
+def test_sweep_widget_live_button_says_how_long(fake_sweeps):
+    w = kd_widgets.sweep_widget(fake_sweeps, live=lambda setting, progress: 81.0, live_seconds=130)
+    assert w.button.description == "distil (~2.2 min, estimated)"
+    w.button.click()
+    assert w.button.description == "distil (under 1 s, as the last run)"
+
+
 def test_temperature_widget_refuses_mismatched_lengths():
     z, im, y = examples()
     with pytest.raises(ValueError, match="same non-zero length"):

@@ -1,0 +1,96 @@
+"""The honest speedup ledger: per binarized layer, the three numbers that get confused.
+
+- ``op ratio``: the layer's multiply-accumulates over the 64-bit XNOR+popcount word operations
+  that replace them (``MACs / (outputs * ceil(k / 64))``): the number papers quote ("58x").
+- ``bytes ratio``: fp32 weight bytes over packed bits + scales (about 32x).
+- ``measured``: the fp32 PyTorch layer's time over the packed layer's (binarizing and packing its
+  input included), timed interleaved at the same thread count (``labkit.metrics.compare_latency``);
+  ``vs deployed``: the same against the layer's deployed fp32 form (``labkit.deploy.deployed_forms``:
+  channels-last PyTorch or ONNX Runtime, whichever is faster at that batch size).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .. import metrics
+from .kernels import WORD, packed_model
+from .layers import binary_layers, labels
+from .storage import layer_bytes
+
+
+def _input_shapes(model: nn.Module, names) -> dict[str, tuple]:
+    shapes, hooks = {}, []
+    for n in names:
+        hooks.append(model.get_submodule(n).register_forward_hook(
+            lambda m, inp, out, n=n: shapes.__setitem__(n, (tuple(inp[0].shape[1:]), tuple(out.shape[1:])))))
+    with torch.inference_mode():
+        model.eval()(torch.zeros(*metrics.MNIST_INPUT))
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def _float_twin(layer: nn.Module) -> nn.Module:
+    """A plain fp32 Conv2d / Linear of the same shape and (latent) weights."""
+    if isinstance(layer, nn.Conv2d):
+        twin = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                         bias=layer.bias is not None)
+    else:
+        twin = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+    twin.load_state_dict(layer.state_dict())
+    return twin.eval()
+
+
+def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.Module | None = None,
+           deployed: bool = True) -> list[dict]:
+    """One row per (binarized layer, batch size) of an XNOR ``model``: ``layer`` (label), ``shape``,
+    ``batch_size``, ``macs``, ``word_ops``, ``op_ratio``, ``fp32_bytes``, ``packed_bytes``, ``bytes_ratio``,
+    ``fp32_ms``, ``packed_ms``, ``speedup`` (measured, > 1: the packed layer is faster); with
+    ``deployed``, also ``deployed_ms``, ``deployed_runtime`` and ``speedup_vs_deployed``."""
+    from ..deploy import deployed_forms
+    packed = packed or packed_model(model)
+    lab, bl = labels(model), binary_layers(model)
+    shapes = _input_shapes(model, bl)
+    sizes = {r["layer"]: r for r in layer_bytes(model)}
+    rows = []
+    for name, layer in bl.items():
+        (inp, out) = shapes[name]
+        k = layer.weight[0].numel()
+        outputs = math.prod(out)                                  # per image: N * Ho * Wo
+        macs = outputs * k
+        word_ops = outputs * math.ceil(k / WORD)
+        fp, pk = _float_twin(layer), packed.get_submodule(name)
+        forms = deployed_forms({"fp32": fp}, batch_sizes, input_size=(1, *inp)) if deployed else {}
+        for b in batch_sizes:
+            timed = {"fp32": fp, "packed": pk, **({"deployed": forms[b]["fp32"]} if deployed else {})}
+            t = metrics.compare_latency(timed, (b, *inp), repeats=repeats)
+            rows.append({"layer": lab[name], "shape": "x".join(map(str, inp)) + " -> " + "x".join(map(str, out)),
+                         "batch_size": b, "macs": macs * b, "word_ops": word_ops * b, "op_ratio": macs / word_ops,
+                         "fp32_bytes": sizes[name]["fp32_bytes"], "packed_bytes": sizes[name]["bytes"],
+                         "bytes_ratio": sizes[name]["fp32_bytes"] / sizes[name]["bytes"],
+                         "fp32_ms": t["fp32"].median_ms, "packed_ms": t["packed"].median_ms,
+                         "speedup": t["fp32"].median_ms / t["packed"].median_ms})
+            if deployed:
+                rows[-1].update(deployed_ms=t["deployed"].median_ms, deployed_runtime=forms[b]["fp32"].runtime,
+                                speedup_vs_deployed=t["deployed"].median_ms / t["packed"].median_ms)
+    return rows
+
+
+def ledger_table(rows: list[dict]) -> str:
+    """The ledger as text: op ratio, bytes ratio and measured time ratio side by side."""
+    from ..ui.plots import text_table
+    # the timings first, the ratios last: a ratio followed by a timing would not be masked for nbval
+    shown = [{"layer": r["layer"], "shape": r["shape"], "batch": r["batch_size"], "op ratio": r["op_ratio"],
+              "bytes ratio": r["bytes_ratio"], "fp32": f"{r['fp32_ms']:8.3f} ms",
+              **({"deployed fp32": f"{r['deployed_ms']:8.3f} ms"} if "deployed_ms" in r else {}),
+              "packed": f"{r['packed_ms']:8.3f} ms", "measured": f"{r['speedup']:5.2f}x measured",
+              **({"vs deployed": f"{r['speedup_vs_deployed']:5.2f}x measured"} if "deployed_ms" in r else {})}
+             for r in rows]
+    dep = bool(rows) and "deployed_ms" in rows[0]
+    cols = {"layer": "s", "shape": "s", "batch": "d", "op ratio": ".1f", "bytes ratio": ".2f", "fp32": "s",
+            **({"deployed fp32": "s"} if dep else {}), "packed": "s", "measured": "s",
+            **({"vs deployed": "s"} if dep else {})}
+    return text_table(shown, cols)

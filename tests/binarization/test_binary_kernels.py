@@ -1,0 +1,64 @@
+"""labkit.binarization.kernels: the XNOR-popcount kernels agree exactly with the float +-1
+arithmetic, and the packed model decoded from the exported bytes predicts exactly what the
+fake-quantized model does."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from labkit import binarization as B
+from labkit.binarization import kernels as K, ledger
+from labkit.models import baseline_cnn, lenet5
+
+
+@pytest.mark.parametrize("k", [1, 63, 64, 65, 200, 1152])
+def test_xnor_matmul_is_the_integer_pm1_matmul(k):
+    g = torch.Generator().manual_seed(k)
+    x, w = torch.randn(5, k, generator=g), torch.randn(9, k, generator=g)
+    got = K.xnor_matmul(x.numpy(), w)
+    assert got.dtype == np.int32
+    assert np.array_equal(got, (B.sign(x) @ B.sign(w).T).numpy().astype(np.int32))
+
+
+@pytest.mark.parametrize("stride,padding,kernel", [(1, 1, 3), (2, 0, 3), (1, 2, 5), (2, 1, 1)])
+def test_xnor_conv_is_the_integer_pm1_conv_padded_with_minus_one(stride, padding, kernel):
+    g = torch.Generator().manual_seed(stride * 10 + padding)
+    x, w = torch.randn(2, 5, 9, 7, generator=g), torch.randn(4, 5, kernel, kernel, generator=g)
+    want = F.conv2d(F.pad(B.sign(x), (padding,) * 4, value=-1.0), B.sign(w), stride=stride)
+    assert np.array_equal(K.xnor_conv(x.numpy(), w, stride, padding), want.numpy().astype(np.int32))
+
+
+def test_pack_bits_pads_with_zero_words():
+    words = K.pack_bits(np.ones((2, 65), bool))
+    assert words.shape == (2, 2) and words.dtype == np.uint64
+    assert int(words[0, 0]) == 2 ** 64 - 1 and int(words[0, 1]) == 1
+
+
+@pytest.mark.parametrize("technique,builder", [("xnor", baseline_cnn), ("xnor", lenet5), ("bwn", baseline_cnn),
+                                               ("ternary", lenet5)])
+def test_packed_model_predicts_exactly_what_the_trained_model_does(technique, builder):
+    torch.manual_seed(0)
+    m = B.binarized(builder(), technique)
+    opt = torch.optim.Adam(m.parameters(), 1e-2)              # a few steps: BN statistics and weights move
+    for _ in range(3):
+        x = torch.randn(16, 1, 28, 28)
+        opt.zero_grad()
+        F.cross_entropy(m(x), torch.randint(0, 10, (16,))).backward()
+        opt.step()
+    m.eval()
+    packed = K.packed_model(m, B.export(m))
+    x = torch.randn(64, 1, 28, 28)
+    with torch.inference_mode():
+        assert torch.equal(m(x), packed(x))                   # bit-identical logits, not just predictions
+        assert torch.equal(m(x[:1]), packed(x[:1]))           # and at batch 1 (another buffer shape)
+
+
+def test_the_ledger_counts_ops_and_bytes():
+    m = B.binarized(baseline_cnn(), "xnor").eval()
+    rows = ledger.ledger(m, batch_sizes=(1,), repeats=2)
+    by = {r["layer"]: r for r in rows}
+    assert by["fc1"]["op_ratio"] == 64.0 and by["fc1"]["macs"] == 1152 * 256
+    assert by["conv2"]["op_ratio"] == pytest.approx(288 / 5)      # 288 weights a patch: 5 words
+    assert by["fc1"]["bytes_ratio"] == 1152 * 256 * 4 / (1152 * 256 / 8 + 4 * 256)
+    assert all(r["fp32_ms"] > 0 and r["packed_ms"] > 0 for r in rows)
+    assert "x measured" in ledger.ledger_table(rows)
