@@ -16,3 +16,23 @@ def dashboard(groups: dict[str, list[dict]], baseline=None, live: dict | None = 
         tabs.set_title(i, g)
     tabs.dashboards = dict(zip(groups, dashes))
     return tabs
+
+
+KEEPS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+GROUPS = {"convs 4, 8 (Tucker-2)": ["4", "8"], "FC 13 (SVD)": ["13"]}
+
+
+def bench_widgets():
+    """For ``labkit.ui.catalogue``: the notebook's dashboard over the CNN factorized at each energy
+    kept, per layer group (no fine-tuning; accuracy on the first 1,000 test images, latency briefly)."""
+    from .. import points, zoo
+    from ..train import evaluate
+    from .layers import factorize
+    from .select import energy_ranks
+    cnn = zoo.load("cnn")
+    models = {f"{g} {k}": factorize(cnn, energy_ranks(cnn, k, names)) for g, names in GROUPS.items() for k in KEEPS}
+    acc = {name: evaluate(m, limit=1000) for name, m in {"cnn": cnn, **models}.items()}
+    pts = points.measure({"cnn": cnn, **models}, batch_size=1, accuracy=acc, repeats=2)
+    groups = {g: [{**pts[f"{g} {k}"].as_dict(), "config": {"keep": k, "group": g}} for k in KEEPS] for g in GROUPS}
+    base = {**pts["cnn"].as_dict(), "config": {"keep": 1.0, "group": "cnn"}}
+    return {g: (lambda g=g: dashboard({g: groups[g]}, baseline=base).dashboards[g], list(KEEPS)) for g in GROUPS}

@@ -34,6 +34,7 @@ WIDGETS = {
     "04 binarization": "labkit.binarization.widgets:bench_widgets",
     "05 temperature": "labkit.ui.catalogue:temperature",
     "05 distillation sweeps": "labkit.ui.catalogue:distillation_sweeps",
+    "06 low rank": "labkit.lowrank.widgets:bench_widgets",
 }
 
 
