@@ -288,6 +288,7 @@ def compiled(model: nn.Module, batch_sizes=(1,), input_size=(1, 1, 28, 28)) -> n
                            "or measure the other deployed forms")
     for name in ("torch.utils.cpp_extension", "torch._inductor", "torch._dynamo"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    _separate_inductor_cache()
     net = torch.compile(torch_deployed(model))
     t0 = time.perf_counter()
     with torch.inference_mode():
@@ -297,6 +298,19 @@ def compiled(model: nn.Module, batch_sizes=(1,), input_size=(1, 1, 28, 28)) -> n
     net.runtime = "torch.compile (BatchNorm folded, channels_last)"
     _count_as(net, net._orig_mod)
     return net
+
+
+def _separate_inductor_cache() -> None:
+    """Under an emulated CPU (``ATEN_CPU_CAPABILITY`` / ``DNNL_MAX_CPU_ISA`` set), give torch.compile
+    a cache folder of its own: its on-disk cache of generated kernels is not keyed by these variables,
+    and C++ vectorised for the real CPU does not compile for the emulated one."""
+    import getpass
+    import os
+    import tempfile
+    emulated = "-".join(f"{k}={os.environ[k]}" for k in ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA") if os.environ.get(k))
+    if emulated and "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
+                                                             f"torchinductor_{getpass.getuser()}_{emulated}")
 
 
 def _count_as(form: nn.Module, model: nn.Module) -> None:

@@ -142,3 +142,14 @@ def test_measure_counts_a_runtime_form_by_its_model_and_its_file(tmp_path):
     q = points.measure({"int8": int8}, accuracy={"int8": 0.0}, repeats=2)["int8"]
     assert q.size_bytes == int8.file_bytes() and q.macs == metrics.count_macs(m)   # a quantized runtime: its file
     assert not list(forms["onnxruntime"].parameters()), "counted_as must not register the model as a submodule"
+
+
+def test_an_emulated_cpu_gets_its_own_inductor_cache(monkeypatch):
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    rt._separate_inductor_cache()
+    assert "TORCHINDUCTOR_CACHE_DIR" not in __import__("os").environ       # the real CPU: torch's default cache
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    rt._separate_inductor_cache()
+    assert __import__("os").environ["TORCHINDUCTOR_CACHE_DIR"].endswith("ATEN_CPU_CAPABILITY=default")
