@@ -145,7 +145,8 @@ def test_measure_counts_a_runtime_form_by_its_model_and_its_file(tmp_path):
 
 
 def test_an_emulated_cpu_gets_its_own_inductor_cache(monkeypatch):
-    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "unset-after-the-test")   # so that the undo removes what the call sets
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR")
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     rt._separate_inductor_cache()
