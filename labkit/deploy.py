@@ -307,10 +307,15 @@ def _separate_inductor_cache() -> None:
     import getpass
     import os
     import tempfile
+    from torch._inductor import config
+    from torch._inductor.runtime.runtime_utils import default_cache_dir
     emulated = "-".join(f"{k}={os.environ[k]}" for k in ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA") if os.environ.get(k))
-    if emulated and "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+    if not emulated:
+        return
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR") in (None, default_cache_dir()):   # (the exporter may have set it)
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
                                                              f"torchinductor_{getpass.getuser()}_{emulated}")
+    config.fx_graph_cache = False          # and never reuse a graph generated for another CPU
 
 
 def _count_as(form: nn.Module, model: nn.Module) -> None:
