@@ -145,12 +145,16 @@ def test_measure_counts_a_runtime_form_by_its_model_and_its_file(tmp_path):
 
 
 def test_an_emulated_cpu_gets_its_own_inductor_cache(monkeypatch):
-    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "unset-after-the-test")   # so that the undo removes what the call sets
-    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR")
+    import os
+    from torch._inductor.runtime.runtime_utils import default_cache_dir
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", default_cache_dir())      # what importing inductor leaves behind
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     rt._separate_inductor_cache()
-    assert "TORCHINDUCTOR_CACHE_DIR" not in __import__("os").environ       # the real CPU: torch's default cache
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == default_cache_dir()      # the real CPU: torch's default cache
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
     rt._separate_inductor_cache()
-    assert __import__("os").environ["TORCHINDUCTOR_CACHE_DIR"].endswith("ATEN_CPU_CAPABILITY=default")
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"].endswith("ATEN_CPU_CAPABILITY=default")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/somewhere/chosen")       # a folder the user chose is kept
+    rt._separate_inductor_cache()
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == "/somewhere/chosen"
