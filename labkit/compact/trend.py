@@ -28,7 +28,8 @@ FAMILY_COLUMNS = ("family", "models", "year", "paper", "source")
 IMAGENET_INPUT = (1, 3, 224, 224)
 
 
-WEIGHTS = "IMAGENET1K_V1"     # the weights trained on ImageNet-1K alone with the original recipe
+WEIGHTS = "IMAGENET1K_V1"     # the first weights torchvision published, trained on ImageNet-1K alone
+NEW_RECIPE = "IMAGENET1K_V2"  # the same architectures re-trained with torchvision's 2021 recipe
 
 
 # The models the latency section measures (a spread of years, sizes and block types) ...
@@ -75,35 +76,50 @@ def classification_models() -> list[str]:
     return tvm.list_models(module=tvm)
 
 
-def weights_meta(name: str) -> dict | None:
-    """``<Model>_Weights.IMAGENET1K_V1.meta`` (offline), or None if the model has no such weights."""
+def weights_meta(name: str, weights: str = WEIGHTS) -> dict | None:
+    """``<Model>_Weights.<weights>.meta`` (offline), or None if the model has no such weights."""
     from torchvision import models as tvm
     enum = tvm.get_model_weights(name)
-    return enum[WEIGHTS].meta if WEIGHTS in enum.__members__ else None
+    return enum[weights].meta if weights in enum.__members__ else None
 
 
-def imagenet_models(fams: list[dict] | None = None) -> tuple[list[dict], list[str]]:
-    """One row per torchvision classification model with ImageNet-1K weights, and the names
-    left out (those whose only weights were pre-trained on other data, e.g. SWAG's 3.6 B
-    Instagram images). MACs are at the resolution the weights are evaluated at (``resolution``).
+def imagenet_models(fams: list[dict] | None = None, weights: str = WEIGHTS) -> tuple[list[dict], list[str]]:
+    """One row per torchvision classification model with ImageNet-1K ``weights``, and the names
+    left out (those without them: for ``IMAGENET1K_V1``, the models whose only weights were
+    pre-trained on other data, e.g. SWAG's 3.6 B Instagram images). MACs are at the resolution
+    the weights are evaluated at (``resolution``); ``recipe`` is the link torchvision gives for
+    how the weights were trained.
     """
     from torchvision import models as tvm
     fams = fams if fams is not None else families()
     rows, skipped = [], []
     for name in classification_models():
-        meta = weights_meta(name)
+        meta = weights_meta(name, weights)
         if meta is None:
             skipped.append(name)
             continue
         fam = family_of(name, fams)
         acc = meta["_metrics"]["ImageNet-1K"]
-        crop = tvm.get_model_weights(name)[WEIGHTS].transforms.keywords.get("crop_size", 224)
+        crop = tvm.get_model_weights(name)[weights].transforms.keywords.get("crop_size", 224)
         rows.append({"model": name, "family": fam["family"], "year": fam["year"], "paper": fam["paper"],
                      "params": int(meta["num_params"]), "macs": int(round(meta["_ops"] * 1e9)),
                      "accuracy_pct": float(acc["acc@1"]), "top5_pct": float(acc["acc@5"]),
-                     "file_mib": float(meta["_file_size"]), "resolution": int(crop)})
+                     "file_mib": float(meta["_file_size"]), "resolution": int(crop),
+                     "recipe": str(meta.get("recipe", ""))})
     rows.sort(key=lambda r: (r["year"], r["family"], r["macs"]))
     return rows, skipped
+
+
+def recipe_gains(fams: list[dict] | None = None) -> list[dict]:
+    """The models torchvision re-trained with its 2021 recipe (``NEW_RECIPE`` weights): one row
+    each with the first weights' top-1 (``v1_pct``), the new recipe's (``v2_pct``) and the
+    gain in points; the architecture, its MACs and parameters are the same."""
+    old = {r["model"]: r for r in imagenet_models(fams)[0]}
+    out = []
+    for r in imagenet_models(fams, NEW_RECIPE)[0]:
+        v1 = old[r["model"]]["accuracy_pct"]
+        out.append({**r, "v1_pct": v1, "v2_pct": r["accuracy_pct"], "gain_pt": r["accuracy_pct"] - v1})
+    return out
 
 
 def cheaper_later(rows: list[dict], old_year: int = 2015, year: int = 2019) -> list[dict]:

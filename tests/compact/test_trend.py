@@ -60,6 +60,17 @@ def test_torchvision_ops_are_macs(name):
     assert metrics.count_macs(model, trend.IMAGENET_INPUT) / 1e9 == pytest.approx(meta["_ops"], abs=6e-4)
 
 
+def test_recipe_gains_compare_one_architecture_under_two_recipes():
+    gains = {r["model"]: r for r in trend.recipe_gains()}
+    r50 = gains["resnet50"]
+    assert r50["v1_pct"] == tvm.ResNet50_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert r50["v2_pct"] == tvm.ResNet50_Weights.IMAGENET1K_V2.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert r50["gain_pt"] == pytest.approx(r50["v2_pct"] - r50["v1_pct"])
+    assert r50["macs"] == round(tvm.ResNet50_Weights.IMAGENET1K_V2.meta["_ops"] * 1e9)
+    assert "resnet18" not in gains                        # torchvision never re-trained it
+    assert all("3995" in r["recipe"] for r in gains.values())   # the 2021 recipe issue
+
+
 def test_cheaper_later():
     rows = [{"model": "old", "year": 2015, "macs": 100, "accuracy_pct": 70.0},
             {"model": "new-weak", "year": 2019, "macs": 1, "accuracy_pct": 60.0},
