@@ -139,3 +139,115 @@ def check_filter_importance(filter_importance, cases: int = 40) -> None:
             raise AssertionError(f"{where}: filter {j} scores {g[j]:.6g}, expected {want[j]:.6g}. Hint: {hint}.")
     print(f"✓ filter_importance gives the L1 and L2 norms of every filter on {cases} hidden Conv2d, depthwise "
           f"and Linear weights")
+
+
+# ---- channel surgery --------------------------------------------------------------------------
+
+def surgery_cases(cases: int = 24):
+    """The hidden cases of ``check_remove_channels``: (conv, bn, next layer, keep, spatial)."""
+    from torch import nn
+    rng = hidden_rng(22)
+    out = []
+    for i in range(cases):
+        torch.manual_seed(rng.randrange(2 ** 31))
+        c_in, c_out, k = rng.randint(1, 12), rng.randint(2, 24), rng.choice([1, 3, 5])
+        conv = nn.Conv2d(c_in, c_out, k, stride=rng.choice([1, 2]), padding=k // 2, bias=rng.random() < 0.4)
+        bn = nn.BatchNorm2d(c_out)
+        with torch.no_grad():      # trained-looking statistics and affine parameters, all different per channel
+            bn.weight.uniform_(0.5, 1.5); bn.bias.normal_(0, 0.3)
+            bn.running_mean.normal_(0, 0.5); bn.running_var.uniform_(0.2, 2.0)
+        if i % 3 == 2:             # Flatten -> Linear: each channel owns `spatial` consecutive input columns
+            spatial = rng.choice([1, 4, 9])
+            nxt = nn.Linear(c_out * spatial, rng.randint(1, 20), bias=rng.random() < 0.7)
+        else:
+            spatial, k2 = 1, rng.choice([1, 3])
+            nxt = nn.Conv2d(c_out, rng.randint(1, 16), k2, padding=k2 // 2, bias=rng.random() < 0.5)
+        n_keep = rng.randint(1, c_out - 1) if c_out > 1 else 1
+        keep = torch.tensor(sorted(rng.sample(range(c_out), n_keep)), dtype=torch.long)
+        out.append((conv.eval(), bn.eval(), nxt.eval(), keep, spatial))
+    return out
+
+
+def _reference_surgery(conv, bn, nxt, keep, spatial):
+    """Torch-Pruning's low-level pruning functions, given the channels to *remove*."""
+    import copy
+    import torch_pruning as tp
+    from torch import nn
+    conv, bn, nxt = copy.deepcopy(conv), copy.deepcopy(bn), copy.deepcopy(nxt)
+    drop = sorted(set(range(conv.out_channels)) - set(keep.tolist()))
+    tp.prune_conv_out_channels(conv, drop)
+    tp.prune_batchnorm_out_channels(bn, drop)
+    if isinstance(nxt, nn.Linear):
+        tp.prune_linear_in_channels(nxt, [c * spatial + s for c in drop for s in range(spatial)])
+    else:
+        tp.prune_conv_in_channels(nxt, drop)
+    return conv, bn, nxt
+
+
+def _chain(conv, bn, nxt, x):
+    y = torch.relu(bn(conv(x)))
+    return nxt(y.flatten(1)) if isinstance(nxt, torch.nn.Linear) else nxt(y)
+
+
+def check_remove_channels(remove_channels, cases: int = 24) -> None:
+    """Check ``remove_channels(conv, bn, nxt, keep, spatial) -> (conv, bn, nxt)``: new modules with
+    only the output channels ``keep`` of ``conv`` (weight rows, bias), the same channels of ``bn``
+    (affine parameters and running statistics), and the matching inputs of ``nxt`` (a Conv2d's
+    input channels, or a Linear's ``spatial`` input columns per channel after Flatten). Compared
+    exactly with Torch-Pruning's pruning functions, and by the function the chain computes."""
+    from torch import nn
+    for i, (conv, bn, nxt, keep, spatial) in enumerate(surgery_cases(cases)):
+        where = (f"case {i} (Conv2d {conv.in_channels}->{conv.out_channels}, then {type(nxt).__name__}"
+                 f"{f' after Flatten, {spatial} columns per channel' if isinstance(nxt, nn.Linear) else ''}, "
+                 f"keep {len(keep)} channels)")
+        before = [t.clone() for m in (conv, bn, nxt) for t in m.state_dict().values()]
+        got = call_student(remove_channels, "remove_channels", conv, bn, nxt, keep.clone(), spatial)
+        after = [t for m in (conv, bn, nxt) for t in m.state_dict().values()]
+        if any(not torch.equal(a, b) for a, b in zip(before, after)) or conv.out_channels != len(before[0]):
+            raise AssertionError(f"{where}: your function changed the modules it was given; build new ones "
+                                 f"(copy.deepcopy, or new nn.Conv2d / nn.BatchNorm2d / nn.Linear) and leave the originals")
+        if not (isinstance(got, tuple) and len(got) == 3):
+            raise AssertionError(f"{where}: return a tuple (conv, bn, nxt) of the three new modules")
+        ref = _reference_surgery(conv, bn, nxt, keep, spatial)
+        for role, mine, theirs in zip(("conv", "bn", "nxt"), got, ref):
+            if type(mine) is not type(theirs):
+                raise AssertionError(f"{where}: {role} must stay a {type(theirs).__name__}, got {type(mine).__name__}")
+            for attr in ("in_channels", "out_channels", "num_features", "in_features", "out_features"):
+                if hasattr(theirs, attr) and getattr(mine, attr) != getattr(theirs, attr):
+                    raise AssertionError(f"{where}: {role}.{attr} is {getattr(mine, attr)}, expected "
+                                         f"{getattr(theirs, attr)}: update the attribute along with the tensors")
+            ms, ts = mine.state_dict(), theirs.state_dict()
+            if set(ms) != set(ts):
+                raise AssertionError(f"{where}: {role} has tensors {sorted(ms)}, expected {sorted(ts)}")
+            for name, t in ts.items():
+                if name == "num_batches_tracked":
+                    continue
+                if ms[name].shape != t.shape:
+                    hint = ""
+                    if role == "nxt" and isinstance(nxt, nn.Linear):
+                        hint = f" (after Flatten, channel c owns the {spatial} columns c*{spatial} ... c*{spatial}+{spatial - 1})"
+                    raise AssertionError(f"{where}: {role}.{name} has shape {tuple(ms[name].shape)}, expected "
+                                         f"{tuple(t.shape)}{hint}")
+                if not torch.equal(ms[name], t):
+                    hint = {"conv": "keep the rows keep of the weight (dim 0) and of the bias",
+                            "bn": "keep the same channels of weight, bias, running_mean and running_var",
+                            "nxt": ("keep the input columns of the kept channels, in order" if isinstance(nxt, nn.Linear)
+                                    else "keep the input channels keep of the weight (dim 1); the bias is unchanged")}[role]
+                    raise AssertionError(f"{where}: {role}.{name} differs from Torch-Pruning's. Hint: {hint}.")
+        # the function: the pruned chain equals the full one with the removed channels silenced
+        x = torch.randn(3, conv.in_channels, 8, 8)
+        if isinstance(nxt, nn.Linear):
+            side = int(math.isqrt(spatial))
+            x = torch.randn(3, conv.in_channels, side * conv.stride[0], side * conv.stride[0])
+        import copy
+        silenced = copy.deepcopy(bn)
+        drop = torch.tensor(sorted(set(range(conv.out_channels)) - set(keep.tolist())), dtype=torch.long)
+        with torch.no_grad():
+            silenced.weight[drop] = 0.0; silenced.bias[drop] = 0.0
+            want = _chain(conv, silenced, nxt, x)
+            have = _chain(*got, x)
+        if not torch.allclose(have, want, rtol=1e-4, atol=1e-5):
+            raise AssertionError(f"{where}: the pruned layers do not compute what the original computes with the removed "
+                                 f"channels switched off (max difference {float((have - want).abs().max()):.3g})")
+    print(f"✓ remove_channels matches Torch-Pruning's surgery exactly on {cases} hidden conv -> BN -> conv / Linear "
+          f"chains, and the pruned chain computes the original with those channels switched off")

@@ -9,7 +9,7 @@ allocation it drives are the shared ``labkit.allocate``.
 """
 from ..layers import get_layer, weighted_layers  # noqa: F401
 from .channels import (FilterImportance, channel_counts, channel_prune, dependency_groups,  # noqa: F401
-                       describe_group, filter_importance)
+                       describe_group, filter_importance, remove_with_torch_pruning)
 from .figures import break_even_figure, sensitivity_figure, weight_histogram  # noqa: F401
 from .sensitivity import SCAN_SPARSITIES, Scan, sensitivity_scan  # noqa: F401
 from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_masks, iterative_prune_,  # noqa: F401

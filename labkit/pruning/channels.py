@@ -94,3 +94,15 @@ def describe_group(model: nn.Module, group) -> str:
             side = "in" if "in_channels" in dep.pruning_fn.__name__ else "out"
             parts.append(f"{names[layer]} {type(layer).__name__} {side}")
     return ", ".join(parts)
+
+
+def remove_with_torch_pruning(model: nn.Module, layer: str, drop, input_size=metrics.MNIST_INPUT) -> nn.Module:
+    """A copy of ``model`` with output channels ``drop`` of layer ``layer`` removed by Torch-Pruning's
+    dependency graph (the group: its BatchNorm, the next layer's inputs, ...), the reference a
+    hand-written surgery is compared with."""
+    import torch_pruning as tp
+    pruned = copy.deepcopy(model).cpu().eval()
+    conv = dict(pruned.named_modules())[layer]
+    dg = tp.DependencyGraph().build_dependency(pruned, example_inputs=torch.randn(*input_size))
+    dg.get_pruning_group(conv, tp.prune_conv_out_channels, idxs=[int(i) for i in drop]).prune()
+    return pruned

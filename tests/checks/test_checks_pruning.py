@@ -128,3 +128,80 @@ def test_importance_cases_cover_conv_depthwise_linear_and_both_norms():
     cases = pruning.importance_cases()
     assert {p for _, p in cases} == {1, 2}
     assert any(w.dim() == 2 for w, _ in cases) and any(w.dim() == 4 and w.shape[1] == 1 for w, _ in cases)
+
+
+# ---- remove_channels --------------------------------------------------------------------------
+
+def remove_channels(conv, bn, nxt, keep, spatial=1):
+    """The notebook's solution, written out."""
+    from torch import nn
+    new_conv = nn.Conv2d(conv.in_channels, len(keep), conv.kernel_size, conv.stride, conv.padding,
+                         bias=conv.bias is not None)
+    new_bn = nn.BatchNorm2d(len(keep), eps=bn.eps, momentum=bn.momentum)
+    with torch.no_grad():
+        new_conv.weight.copy_(conv.weight[keep])
+        if conv.bias is not None:
+            new_conv.bias.copy_(conv.bias[keep])
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(new_bn, name).copy_(getattr(bn, name)[keep])
+        if isinstance(nxt, nn.Linear):
+            cols = (keep[:, None] * spatial + torch.arange(spatial)).reshape(-1)
+            new_nxt = nn.Linear(len(cols), nxt.out_features, bias=nxt.bias is not None)
+            new_nxt.weight.copy_(nxt.weight[:, cols])
+        else:
+            new_nxt = nn.Conv2d(len(keep), nxt.out_channels, nxt.kernel_size, nxt.stride, nxt.padding,
+                                bias=nxt.bias is not None)
+            new_nxt.weight.copy_(nxt.weight[:, keep])
+        if nxt.bias is not None:
+            new_nxt.bias.copy_(nxt.bias)
+    new_bn.num_batches_tracked.copy_(bn.num_batches_tracked)
+    return new_conv.eval(), new_bn.eval(), new_nxt.eval()
+
+
+def surgery_in_place(conv, bn, nxt, keep, spatial=1):
+    out = remove_channels(conv, bn, nxt, keep, spatial)
+    conv.out_channels = len(keep)
+    return out
+
+
+def surgery_forgets_bn_stats(conv, bn, nxt, keep, spatial=1):
+    c, b, n = remove_channels(conv, bn, nxt, keep, spatial)
+    with torch.no_grad():
+        b.running_mean.zero_(); b.running_var.fill_(1.0)
+    return c, b, n
+
+
+def surgery_linear_channel_only(conv, bn, nxt, keep, spatial=1):
+    from torch import nn
+    if isinstance(nxt, nn.Linear) and spatial > 1:      # picks column c, not c's block of `spatial` columns
+        c, b, _ = remove_channels(conv, bn, nxt, keep, spatial)
+        cols = torch.arange(len(keep) * spatial)
+        n = nn.Linear(len(cols), nxt.out_features, bias=nxt.bias is not None)
+        with torch.no_grad():
+            n.weight.copy_(nxt.weight[:, cols])
+            if nxt.bias is not None:
+                n.bias.copy_(nxt.bias)
+        return c, b, n.eval()
+    return remove_channels(conv, bn, nxt, keep, spatial)
+
+
+def surgery_no_attr(conv, bn, nxt, keep, spatial=1):
+    import copy
+    c, b, n = copy.deepcopy(conv), copy.deepcopy(bn), copy.deepcopy(nxt)
+    ref = remove_channels(conv, bn, nxt, keep, spatial)
+    c.weight, b.weight = ref[0].weight, ref[1].weight          # tensors cut, attributes stale
+    return c, b, n
+
+
+def test_remove_channels_check_passes_the_solution(capsys):
+    checks.check_remove_channels(remove_channels)
+    assert "matches Torch-Pruning" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, needle", [
+    (stub, "not implemented"), (surgery_in_place, "changed the modules"),
+    (surgery_forgets_bn_stats, "bn.running_mean"), (surgery_linear_channel_only, "nxt.weight"),
+    (surgery_no_attr, "out_channels")])
+def test_remove_channels_check_fails_wrong_answers(wrong, needle):
+    with pytest.raises(AssertionError, match=needle):
+        checks.check_remove_channels(wrong)
