@@ -5,6 +5,7 @@ math below (integer ranges, min/max qparams, Lloyd's k-means), written here from
 and not taken from ``labkit.quantization``: a bug there must not let the same bug in a student's code pass."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ._common import call_student, hidden_rng
@@ -287,3 +288,67 @@ def check_fake_quant_ste(fake_quant, cases: int = 40) -> None:
                                  f"at {int(bad.sum())} of {x.numel()} values. Hint: {hint}.")
     print(f"✓ fake_quant: forward equals torch.fake_quantize_per_tensor/per_channel_affine and its gradient is the "
           f"clipped straight-through estimator, on {cases} random tensors")
+
+
+# ---- integer-only inference ------------------------------------------------------------------
+
+def check_integer_linear(fixed_point_multiplier, integer_linear, cases: int = 30) -> None:
+    """Check ``fixed_point_multiplier(m) -> (m0, shift)`` (``m == m0 * 2**-shift``, ``2**30 <= m0 < 2**31``)
+    and ``integer_linear(x_q, x_scale, x_zp, w_q, w_scale, bias, y_scale, y_zp) -> uint8 codes``
+    bit for bit against ONNX Runtime's ``QLinearConv`` on hidden layers."""
+    from ..quantization import integer as ref
+    rng = hidden_rng(33)
+    ms = [float(np.float32(rng.uniform(1e-6, 0.999))) for _ in range(200)] + [0.5, 0.75, float(np.float32(0.999999))]
+    for m in ms:
+        got = call_student(fixed_point_multiplier, "fixed_point_multiplier", torch.tensor([m], dtype=torch.float32))
+        if not (isinstance(got, tuple) and len(got) == 2):
+            raise AssertionError("fixed_point_multiplier must return a tuple (m0, shift) of integer tensors")
+        m0, shift = (torch.as_tensor(t).reshape(-1) for t in got)
+        if m0.is_floating_point() or shift.is_floating_point():
+            raise AssertionError(f"m = {m!r}: m0 and shift must be integer tensors (torch.int64), got {m0.dtype}, {shift.dtype}")
+        m0, shift = int(m0[0]), int(shift[0])
+        if not 2 ** 30 <= m0 < 2 ** 31:
+            raise AssertionError(f"m = {m!r}: m0 = {m0} is not a 31-bit integer in [2**30, 2**31): normalise m to "
+                                 f"[0.5, 1) first (torch.frexp), then scale by 2**31")
+        if m0 * 2.0 ** -shift != m:
+            raise AssertionError(f"m = {m!r}: m0 * 2**-shift = {m0 * 2.0 ** -shift!r}, not m: a float32 m has a 24-bit "
+                                 f"mantissa, so the 31-bit m0 can represent it exactly")
+    total = 0
+    for i, c in enumerate(ref.layer_cases(cases, rng)):
+        where = (f"case {i} (batch {c['x_q'].shape[0]}, {c['w_q'].shape[1]} -> {c['w_q'].shape[0]} features, "
+                 f"x_zp={c['x_zp']}, y_zp={c['y_zp']})")
+        keep = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in c.items()}
+        got = call_student(integer_linear, "integer_linear", c["x_q"], c["x_scale"], c["x_zp"], c["w_q"], c["w_scale"],
+                           c["bias"], c["y_scale"], c["y_zp"])
+        if any(isinstance(v, torch.Tensor) and not torch.equal(v, c[k]) for k, v in keep.items()):
+            raise AssertionError(f"{where}: your function changed its inputs; compute on copies")
+        if not isinstance(got, torch.Tensor) or got.dtype != torch.uint8:
+            raise AssertionError(f"{where}: return a torch.uint8 tensor of output codes, got "
+                                 f"{got.dtype if isinstance(got, torch.Tensor) else type(got).__name__}")
+        b_q = ref.quantize_bias(c["bias"], c["x_scale"], c["w_scale"])
+        want = ref.ort_qlinear(c["x_q"], c["x_scale"], c["x_zp"], c["w_q"], c["w_scale"], b_q, c["y_scale"], c["y_zp"])
+        if tuple(got.shape) != tuple(want.shape):
+            raise AssertionError(f"{where}: output shape {tuple(got.shape)}, expected {tuple(want.shape)} (batch, out features)")
+        wrong = got != want
+        if bool(wrong.any()):
+            m0, shift = ref.fixed_point_multiplier(ref.float32_multiplier(c["x_scale"], c["w_scale"], c["y_scale"]))
+            acc = (c["x_q"].long() - c["x_zp"]) @ c["w_q"].long().T + b_q.long()
+            variants = {
+                "round half to even, not half up: torch.round, or add 2**(shift-1) and fix the exact ties":
+                    (torch.bitwise_right_shift(acc * m0 + torch.bitwise_left_shift(torch.ones_like(shift), shift - 1), shift)
+                     + c["y_zp"]),
+                "round to nearest; a plain >> shift floors": torch.bitwise_right_shift(acc * m0, shift) + c["y_zp"],
+                "add the bias, quantized at s_x * s_w[j]: round(bias / (x_scale * w_scale))":
+                    ref.rounding_shift((acc - b_q.long()) * m0, shift) + c["y_zp"],
+                "subtract x_zp from the input codes before the products":
+                    ref.rounding_shift((c["x_q"].long() @ c["w_q"].long().T + b_q.long()) * m0, shift) + c["y_zp"],
+                "add y_zp after the requantization": ref.rounding_shift(acc * m0, shift)}
+            hint = next((h for h, v in variants.items() if torch.equal(v.clamp(0, 255).to(torch.uint8), got)),
+                        "accumulate (x_q - x_zp) * w_q + b_q in int64, multiply by m0, shift right by `shift` rounding "
+                        "half to even, add y_zp, clamp to [0, 255]")
+            n, j = (int(t) for t in wrong.nonzero()[0])
+            raise AssertionError(f"{where}: {int(wrong.sum())} of {got.numel()} codes differ from ONNX Runtime's "
+                                 f"(first at [{n}, {j}]: {int(got[n, j])}, expected {int(want[n, j])}). Hint: {hint}.")
+        total += got.numel()
+    print(f"✓ fixed_point_multiplier is exact on {len(ms)} multipliers; integer_linear matches ONNX Runtime's "
+          f"QLinearConv bit for bit on {total:,} output codes of {cases} hidden layers")

@@ -212,3 +212,65 @@ def test_reference_kmeans_error():
     g = torch.Generator().manual_seed(3)
     w = torch.randn(30, 40, generator=g)
     assert qchecks._lloyd_mse(w, 3, iters=50) < 0.9 * qchecks._lloyd_mse(w, 3, iters=0)
+
+
+# ---- integer-only inference ------------------------------------------------------------------
+
+def fixed_point_multiplier(m):
+    mant, exp = torch.frexp(m.double())
+    return torch.round(mant * 2 ** 31).long(), (31 - exp).long()
+
+
+def integer_linear(x_q, x_scale, x_zp, w_q, w_scale, bias, y_scale, y_zp, rounding="even", use_bias=True, use_xzp=True):
+    b_q = torch.round(bias.double() / (x_scale * w_scale.double())).long()
+    m = (torch.tensor(x_scale, dtype=torch.float32) * w_scale) / torch.tensor(y_scale, dtype=torch.float32)
+    m0, shift = fixed_point_multiplier(m)
+    acc = (x_q.long() - (x_zp if use_xzp else 0)) @ w_q.long().T + (b_q if use_bias else 0)
+    p = acc * m0
+    q = p >> shift
+    r = p - (q << shift)
+    half = 1 << (shift - 1)
+    if rounding == "even":
+        q = q + ((r > half) | ((r == half) & (q % 2 == 1))).long()
+    elif rounding == "up":
+        q = q + (r >= half).long()
+    return (q + y_zp).clamp(0, 255).to(torch.uint8)
+
+
+def float_requant(x_q, x_scale, x_zp, w_q, w_scale, bias, y_scale, y_zp):   # the float path, no integers
+    real = ((x_q.double() - x_zp) * x_scale) @ (w_q.double() * w_scale.double()[:, None]).T + bias.double()
+    return (torch.round(real / y_scale) + y_zp).clamp(0, 255).to(torch.uint8)
+
+
+def test_integer_linear_check_passes_the_solution(capsys):
+    checks.check_integer_linear(fixed_point_multiplier, integer_linear)
+    assert "bit for bit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fpm, lin, needle", [
+    (stub, integer_linear, "not implemented"),
+    (lambda m: (torch.round(m.double() * 2 ** 31).long(), torch.full_like(m, 31, dtype=torch.long)), integer_linear,
+     "31-bit"),
+    (lambda m: fixed_point_multiplier(m)[0].double(), integer_linear, "tuple"),
+    (fixed_point_multiplier, lambda *a: integer_linear(*a, rounding="floor"), "floors"),
+    (fixed_point_multiplier, lambda *a: integer_linear(*a, use_bias=False), "bias"),
+    (fixed_point_multiplier, lambda *a: integer_linear(*a, use_xzp=False), "x_zp"),
+    (fixed_point_multiplier, float_requant, "differ from ONNX Runtime"),
+    (fixed_point_multiplier, lambda *a: integer_linear(*a).long(), "uint8")])
+def test_integer_linear_check_fails_wrong_answers(fpm, lin, needle):
+    with pytest.raises(AssertionError, match=needle):
+        checks.check_integer_linear(fpm, lin)
+
+
+def test_fixed_point_agrees_with_onnxruntime_on_many_layers():
+    import random
+    from labkit.quantization import integer
+    total = 0
+    for c in integer.layer_cases(60, random.Random(1)):
+        b_q = integer.quantize_bias(c["bias"], c["x_scale"], c["w_scale"])
+        m0, shift = integer.fixed_point_multiplier(integer.float32_multiplier(c["x_scale"], c["w_scale"], c["y_scale"]))
+        mine = integer.integer_linear(c["x_q"], c["x_zp"], c["w_q"], b_q, m0, shift, c["y_zp"])
+        theirs = integer.ort_qlinear(c["x_q"], c["x_scale"], c["x_zp"], c["w_q"], c["w_scale"], b_q, c["y_scale"], c["y_zp"])
+        assert torch.equal(mine, theirs)
+        total += mine.numel()
+    assert total > 1000
