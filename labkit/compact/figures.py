@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import metrics
 from ..blocks import BLOCKS
+from ..ui import plots
 
 
 # ---------------------------------------------------------------- one block against a 3x3 conv
@@ -43,7 +44,7 @@ def blocks_figure(settings: dict):
             ax.bar([i + (j - 1) * 0.27 for i in range(len(rows))], [r[k] for r in rows], width=0.27,
                    label=f"{label}", zorder=2)
         ax.axhline(1, color="k", lw=0.8)
-        ax.set_yscale("log")
+        plots.ratio_axis(ax)
         ax.set_xticks(range(len(rows)), [r["block"] for r in rows])
         ax.set_ylabel("times cheaper than a 3x3 conv")
         ax.grid(True, axis="y", alpha=0.3, zorder=0)

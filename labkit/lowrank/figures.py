@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..layers import weighted_layers
+from ..ui import plots
 from . import factor
 
 
@@ -70,8 +71,8 @@ def speedup_figure(rows: list[dict], title=None):
         top = max([r["macs_ratio"] for r in sel] + [r["speedup"] for r in sel] + [1.5])
         ax.plot([0.1, top], [0.1, top], color="0.5", lw=0.8, ls="--")
         ax.axhline(1.0, color="crimson", lw=0.8, ls=":")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        plots.ratio_axis(ax, "x")
+        plots.ratio_axis(ax, "y")
         ax.set_xlabel("MACs ratio (predicted speedup)")
         ax.set_ylabel("measured speedup (dense / factorized)")
         ax.set_title(f"batch {b}" if not title else f"{title}, batch {b}", fontsize=9)

@@ -2,9 +2,12 @@
 """
 from __future__ import annotations
 
+import numpy as np
+from matplotlib.ticker import FuncFormatter
 from torch import nn
 from .sensitivity import Scan
 from ..layers import get_layer
+from ..ui import plots
 from .masks import n_pruned
 
 
@@ -29,13 +32,15 @@ def sensitivity_figure(scan: Scan, allocation: dict | None = None, title=None):
     from matplotlib.figure import Figure
     fig = Figure(figsize=(6.4, 3.8), layout="constrained")
     ax = fig.add_subplot()
+    xs = [0.0] + list(scan.sparsities)            # a layer left dense loses nothing: every line starts at (0, 0)
     for name in scan.accuracy:
-        line, = ax.plot(scan.sparsities, scan.drop(name), marker="o", ms=4,
-                        label=f"{name} ({scan.weights[name]:,} w)")
-        if allocation and allocation.get(name):
-            s = allocation[name]
-            ax.plot([s], [scan.drop(name)[scan.sparsities.index(s)]], marker="*", ms=14,
-                    color=line.get_color(), markeredgecolor="k")
+        ys = [0.0] + list(scan.drop(name))
+        line, = ax.plot(xs, ys, marker="o", ms=4, label=f"{name} ({scan.weights[name]:,} w)")
+        if allocation is not None and name in allocation:
+            s = float(allocation[name])
+            ax.plot([s], [float(np.interp(s, xs, ys))], marker="*", ms=14, color=line.get_color(),
+                    markeredgecolor="k", zorder=4, clip_on=False)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_yscale("symlog", linthresh=1.0)
     ax.set_xlabel("sparsity of that layer alone")
     ax.set_ylabel("accuracy drop (pt, sensitivity images)")
@@ -54,7 +59,7 @@ def break_even_figure(settings: dict[str, list[dict]], title=None):
     for label, rows in settings.items():
         ax.plot([r["sparsity"] for r in rows], [r["speedup"] for r in rows], marker="o", label=label)
     ax.axhline(1.0, color="crimson", lw=1, ls="--", label="break-even")
-    ax.set_yscale("log")
+    plots.ratio_axis(ax)
     ax.set_xlabel("sparsity (fraction of zero weights)")
     ax.set_ylabel("dense time / sparse time")
     ax.grid(True, which="both", alpha=0.3)

@@ -41,6 +41,21 @@ def check_points(points, param=None) -> list:
     return points
 
 
+def fmt_ratio(v: float) -> str:
+    """A ratio as a tick label: ``0.25x``, ``1x``, ``4x``, ``16x``."""
+    return f"{v:g}x" if v >= 0.01 else f"{v:.1g}x"
+
+
+def ratio_axis(ax, which: str = "y") -> None:
+    """A log axis for ratios (speedups, times cheaper), ticked at powers of two and labelled
+    ``0.25x ... 4x`` instead of ``4x10^0``."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log", base=2)
+    axis.set_major_locator(LogLocator(base=2, numticks=12))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: fmt_ratio(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def fmt_bytes(n, digits: int = 2) -> str:
     """``512 B``, ``1.50 KiB``, ``2.25 MiB``, ``1.00 GiB``."""
     n = float(n)
