@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 from ..data import CLASSES
 
 
@@ -103,22 +104,27 @@ class SweepPlot:
         self.values = [r["value"] for r in rows]
         fig = Figure(figsize=(6.6, 3.6), layout="constrained")
         ax = fig.add_subplot()
-        xs = list(range(len(rows)))
+        named = kind in ("teacher", "feature")       # categories: no line joins them, long names tilted
+        # numbers sit at their values (alpha on a linear axis, temperature and budget on a log one)
+        xs = list(range(len(rows))) if named else [float(r["value"]) for r in rows]
+        self.xs = xs
         ax.errorbar(xs, [r["alone_mean"] for r in rows], yerr=[mean_std(r["alone"])[1] for r in rows],
-                    fmt="s--", color="0.55", capsize=3, label="student alone")
-        ax.errorbar(xs, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o-", color="tab:blue",
-                    capsize=3, label="with the teacher")
-        self.ring = ax.scatter([0], [rows[0]["mean"]], s=300, facecolors="none", edgecolors="crimson",
+                    fmt="s" if named else "s--", color="0.55", capsize=3, label="student alone")
+        ax.errorbar(xs, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o" if named else "o-",
+                    color="tab:blue", capsize=3, label="with the teacher")
+        self.ring = ax.scatter([xs[0]], [rows[0]["mean"]], s=300, facecolors="none", edgecolors="crimson",
                                linewidths=2, zorder=4, label="selected" if selectable else None)
         for value, accs in (live or {}).items():
             if value in self.values:
                 i = self.values.index(value)
-                ax.scatter([i] * len(accs), accs, marker="*", s=160, color="darkorange", edgecolors="k",
+                ax.scatter([xs[i]] * len(accs), accs, marker="*", s=160, color="darkorange", edgecolors="k",
                            linewidths=0.5, zorder=5, label="live" if value == next(iter(live)) else None)
-        named = kind in ("teacher", "feature")       # long names: tilt them
+        if not named and kind != "alpha" and min(xs) > 0:
+            ax.set_xscale("log")
         ax.set_xticks(xs)
         ax.set_xticklabels([r["name"] if named else f"{r['value']:g}" for r in rows], fontsize=8,
                            rotation=20 if named else 0, ha="right" if named else "center")
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel(KIND_TITLES.get(kind, kind))
         ax.set_ylabel("validation accuracy (%)")
         ax.grid(True, alpha=0.3)
@@ -131,7 +137,7 @@ class SweepPlot:
     def place(self, highlight):
         self.ring.set_visible(highlight is not None)
         if highlight is not None:
-            self.ring.set_offsets([[self.values.index(highlight["value"]), highlight["mean"]]])
+            self.ring.set_offsets([[self.xs[self.values.index(highlight["value"])], highlight["mean"]]])
 
     def png(self, highlight=None) -> bytes:
         self.place(highlight)
