@@ -3,7 +3,7 @@
 - ``channel_ranges_figure``: per-channel weight ranges vs the one per-tensor range (why per-channel).
 - ``grid_figure``: a weight histogram with the linear grid and the k-means centroids at ``bits``.
 - ``ste_figure``: a fake-quantiser's forward staircase and its straight-through gradient.
-- ``bits_figure``: accuracy vs bits, one line per method, the fp32 baseline dashed.
+- ``bits_figure``: accuracy (or its drop from fp32, symlog) vs bits, one line per method, optionally in panels.
 - ``sensitivity_figure``: mixed precision's loss increase per layer and bit-width, as a heat map.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from . import quant
 
@@ -82,21 +83,35 @@ def ste_figure(fake_quant, scale: float = 0.25, zero_point: int = 0, qmin: int =
 
 
 def bits_figure(series: dict, baseline: float | None = None, title: str | None = None) -> Figure:
-    """Accuracy (%) vs bits: ``series`` maps a label to ``[(bits, accuracy_pct), ...]``."""
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    for label, pts in series.items():
-        pts = sorted(pts)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=4, label=label)
-    if baseline is not None:
-        ax.axhline(baseline, color="darkorange", ls="--", lw=1, label="fp32")
-    ax.set_xlabel("bits")
-    ax.set_ylabel("test accuracy (%)")
-    ax.invert_xaxis()
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    """Accuracy vs bits: ``series`` maps a label to ``[(bits, accuracy_pct), ...]``, or a panel
+    title to such a mapping (one panel each, side by side, sharing the y axis).
+
+    With ``baseline`` (the fp32 accuracy) the y axis is the *drop* in points on a symlog scale
+    (linear within 1 pt of the baseline, logarithmic beyond), so that the tenths of a point at 8 to
+    4 bits and the tens of points at 2 bits are both readable; without it, plain accuracy."""
+    panels = series if all(isinstance(v, dict) for v in series.values()) else {"": series}
+    fig = Figure(figsize=(4.2 * len(panels) + 1.2, 3.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    styles = {"minmax": "o", "percentile": "^", "mse": "s", "k-means": "D"}
+    for ax, (name, group) in zip(axes, panels.items()):
+        for label, pts in group.items():
+            pts = sorted(pts)
+            ys = [p[1] - baseline if baseline is not None else p[1] for p in pts]
+            marker = next((m for k, m in styles.items() if k in label), "o")
+            ax.plot([p[0] for p in pts], ys, marker=marker, ms=5, label=label)
+        if baseline is not None:
+            ax.axhline(0.0, color="darkorange", ls="--", lw=1, label=f"fp32 ({baseline:.2f} %)")
+            ax.set_yscale("symlog", linthresh=1.0, linscale=1.5)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+g}" if v else "0"))
+        ax.set_xlabel("bits")
+        ax.invert_xaxis()
+        ax.grid(alpha=0.3, which="major")
+        ax.legend(fontsize=8, loc="lower left")
+        if name:
+            ax.set_title(name, fontsize=10)
+    axes[0].set_ylabel("accuracy drop vs fp32 (pt, symlog)" if baseline is not None else "test accuracy (%)")
     if title:
-        ax.set_title(title, fontsize=10)
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
