@@ -2,14 +2,16 @@
 measure what it buys. ``from labkit import pruning`` is the notebook's one import.
 
 Inside, from tensors to models to measurements: ``masks`` (magnitude and N:M masks,
-fine-tuning with the mask held, iterative pruning) → ``channels`` (structured pruning with
-Torch-Pruning) → ``sparse`` (CSR kernels and their break-even) → ``sweep`` (the measured
+fine-tuning with the mask held, iterative pruning) → ``granularity`` (what is removed together)
+→ ``lottery`` (the lottery ticket hypothesis, tested) → ``channels`` (structured pruning with
+Torch-Pruning) → ``criteria`` (which channels: L1, BatchNorm scale, Taylor, random) → ``sparse`` (CSR kernels and their break-even) → ``sweep`` (the measured
 points and the cached sweep) → ``figures`` → ``widgets``. The sensitivity scan and the
 allocation it drives are the shared ``labkit.allocate``.
 """
 from ..layers import get_layer, weighted_layers  # noqa: F401
 from .channels import (FilterImportance, channel_counts, channel_prune, dependency_groups,  # noqa: F401
                        describe_group, filter_importance, remove_with_torch_pruning)
+from . import criteria, granularity, lottery  # noqa: F401
 from .figures import break_even_figure, sensitivity_figure, weight_histogram  # noqa: F401
 from .sensitivity import SCAN_SPARSITIES, Scan, sensitivity_scan  # noqa: F401
 from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_masks, iterative_prune_,  # noqa: F401

@@ -46,16 +46,19 @@ def channel_prune(model: nn.Module, ratio, importance=None, round_to: int | None
     physically removed (the classifier's outputs are kept), by Torch-Pruning's dependency graph,
     so coupled layers (BatchNorm, the next layer's inputs, residual adds) shrink consistently.
 
-    ``importance``: a Torch-Pruning importance or a per-filter ``fn(weight, p)`` (default: L1,
-    Li et al. 2017). ``round_to``: keep channel counts multiples of it (Torch-Pruning rounds down),
+    ``importance``: a Torch-Pruning importance, a per-filter ``fn(weight, p)`` (default: L1,
+    Li et al. 2017), or ``{layer name: one score per output channel}`` (``criteria.channel_scores``). ``round_to``: keep channel counts multiples of it (Torch-Pruning rounds down),
     which vector units like; ``None`` keeps the exact ratio."""
     import torch_pruning as tp
     r = _ratio(ratio)
     validate.module(model)
     imp = importance if importance is not None else FilterImportance()
-    if not isinstance(imp, (FilterImportance, tp.importance.Importance)) and callable(imp):
+    if not isinstance(imp, (dict, FilterImportance, tp.importance.Importance)) and callable(imp):
         imp = FilterImportance(imp)
     pruned = copy.deepcopy(model).cpu().eval()
+    if isinstance(imp, dict):                                      # {layer: per-channel scores} (labkit.pruning.criteria)
+        from .criteria import ScoreImportance
+        imp = ScoreImportance(pruned, imp)
     last = list(weighted_layers(pruned).values())[-1]              # the classifier keeps its outputs
     example = torch.randn(*input_size)
     if r > 0:
