@@ -121,3 +121,9 @@ def summary(doc: dict) -> list[dict]:
             row[k.replace("_pct", "_std")] = statistics.stdev(vals) if len(vals) > 1 else 0.0
         out.append(row)
     return out
+
+
+def view(doc: dict) -> dict:
+    """The cached document as the notebook reads it: its metadata, rows and ``summary``."""
+    keys = ("command", "torch", "threads", "created", "seconds", "params", "rows", "extra")
+    return {**{k: doc[k] for k in keys}, "summary": summary(doc)}

@@ -133,3 +133,9 @@ def figure(doc: dict, title: str | None = None):
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+def view(doc: dict) -> dict:
+    """The cached document as the notebook reads it: its metadata, rows and ``summary``."""
+    keys = ("command", "torch", "threads", "created", "seconds", "params", "rows", "extra")
+    return {**{k: doc[k] for k in keys}, "summary": summary(doc)}
