@@ -41,6 +41,32 @@ def check_points(points, param=None) -> list:
     return points
 
 
+def annotate_apart(ax, xs, ys, labels, fontsize: int = 7, offsets=((4, -9), (4, 4), (-4, 4), (-4, -9))) -> int:
+    """Name points without overlapping labels: each label tries ``offsets`` (points) in turn and is
+    placed at the first where it overlaps no label placed before it and stays inside the axes;
+    a label that fits nowhere is left out (the point keeps its marker). Returns how many were placed."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else None
+    if renderer is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    inside = ax.get_window_extent(renderer)
+    boxes, placed = [], 0
+    for x, y, text in zip(xs, ys, labels):
+        for dx, dy in offsets:
+            t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                            ha="left" if dx >= 0 else "right")
+            box = t.get_window_extent(renderer)
+            fits = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1)
+            if fits and not any(box.overlaps(b) for b in boxes):
+                boxes.append(box)
+                placed += 1
+                break
+            t.remove()
+    return placed
+
+
 def fmt_ratio(v: float) -> str:
     """A ratio as a tick label: ``0.25x``, ``1x``, ``4x``, ``16x``."""
     return f"{v:g}x" if v >= 0.01 else f"{v:.1g}x"
