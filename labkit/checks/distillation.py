@@ -105,3 +105,51 @@ def check_kd_loss(kd_loss, cases: int = 80) -> None:
                              f"T=100): multiply the KL term by T**2")
     print(f"✓ kd_loss matches the reference (value and gradient) on {cases} random cases, T from 1 to 100, "
           f"alpha from 0 to 1; soft-gradient norm at T = 1, 10, 100: {norms[0]:.3f}, {norms[1]:.3f}, {norms[2]:.3f}")
+
+
+# ---- attention maps ---------------------------------------------------------------------------
+
+def check_attention_map(attention_map, cases: int = 40) -> None:
+    """Check ``attention_map(features) -> (batch, H*W)``: the mean over channels of the squared
+    activations, flattened, each row scaled to unit L2 norm (Zagoruyko & Komodakis, ICLR 2017),
+    against ``labkit.distillation.attention_map`` on hidden feature maps, plus the properties that
+    make it comparable between a thin student and a wide teacher."""
+    from ..distillation.losses import attention_map as reference
+    rng = hidden_rng(51)
+    for i in range(cases):
+        g = torch.Generator().manual_seed(rng.randrange(2 ** 31))
+        n, c, h = rng.randint(1, 6), rng.choice([1, 3, 8, 32, 64]), rng.choice([1, 4, 7, 14])
+        w = h if rng.random() < 0.7 else rng.choice([2, 5, 9])
+        f = torch.randn(n, c, h, w, generator=g) * rng.choice([0.01, 1.0, 50.0])
+        if i % 4 == 3:
+            f = torch.relu(f)                                  # post-ReLU features, as a network's are
+        where = f"case {i} (features {tuple(f.shape)})"
+        before = f.clone()
+        got = call_student(attention_map, "attention_map", f)
+        if not torch.equal(f, before):
+            raise AssertionError(f"{where}: your function changed the features; compute on a copy (f.pow(2), not f.pow_(2))")
+        want = reference(f)
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise AssertionError(f"{where}: got {shape}, expected a tensor of shape {tuple(want.shape)}: one flattened "
+                                 f"H*W map per image (average over the channel dimension, then flatten(1))")
+        if not torch.allclose(got, want, rtol=1e-4, atol=1e-6):
+            norms = got.norm(dim=1)
+            if not torch.allclose(norms, torch.ones_like(norms), atol=1e-4):
+                hint = "scale each image's map to unit L2 norm (F.normalize(..., dim=1))"
+            elif torch.allclose(got, torch.nn.functional.normalize(f.abs().mean(1).flatten(1), dim=1), atol=1e-5):
+                hint = "square the activations (p = 2) before averaging over channels"
+            else:
+                hint = "normalize(mean over channels of features**2, flattened)"
+            raise AssertionError(f"{where}: max difference {float((got - want).abs().max()):.3g} from the reference. "
+                                 f"Hint: {hint}.")
+    # what the map is for: the same attention whatever the channel count and the activations' scale
+    g = torch.Generator().manual_seed(rng.randrange(2 ** 31))
+    thin = torch.randn(2, 4, 7, 7, generator=g)
+    wide = thin.repeat(1, 16, 1, 1) * 3.0
+    if not torch.allclose(call_student(attention_map, "attention_map", thin),
+                          call_student(attention_map, "attention_map", wide), atol=1e-5):
+        raise AssertionError("a 64-channel copy of a 4-channel map (scaled by 3) must give the same attention map: "
+                             "average over channels and normalize")
+    print(f"✓ attention_map matches the reference on {cases} hidden feature maps, and a 16x wider, 3x larger copy "
+          f"of a map gives the same attention")

@@ -75,3 +75,25 @@ def test_wrong_answers_fail_with_a_hint(wrong, hint):
 def test_non_scalar_is_refused():
     with pytest.raises(AssertionError, match="scalar"):
         checks.check_kd_loss(lambda s, t, y, T, a: distill.kd_loss(s, t, y, T, a) * torch.ones(len(s)))
+
+
+# ---- attention_map ----------------------------------------------------------------------------
+
+def attention_map(f):
+    return torch.nn.functional.normalize(f.pow(2).mean(1).flatten(1), dim=1)
+
+
+@pytest.mark.parametrize("wrong, needle", [
+    (lambda f: f.pow(2).mean(1).flatten(1), "unit L2 norm"),
+    (lambda f: torch.nn.functional.normalize(f.abs().mean(1).flatten(1), dim=1), "square"),
+    (lambda f: torch.nn.functional.normalize(f.pow(2).mean((2, 3)), dim=1), "shape"),
+    (lambda f: torch.nn.functional.normalize(f.pow(4).mean(1).flatten(1), dim=1), "max difference"),
+    (lambda f: torch.nn.functional.normalize(f.pow_(2).mean(1).flatten(1), dim=1), "changed the features")])
+def test_attention_map_check_fails_wrong_answers(wrong, needle):
+    with pytest.raises(AssertionError, match=needle):
+        checks.check_attention_map(wrong)
+
+
+def test_attention_map_check_passes_the_solution(capsys):
+    checks.check_attention_map(attention_map)
+    assert "same attention" in capsys.readouterr().out
