@@ -21,7 +21,7 @@ from .. import metrics
 
 class _Scale(nn.Module):
     def forward(self, x):
-        return x * 1.0001
+        return x.mul_(1.0)          # in place: reads and writes every value, allocates nothing
 
 
 def peak_flops(n: int = 1024, repeats: int = 10) -> float:
@@ -30,9 +30,10 @@ def peak_flops(n: int = 1024, repeats: int = 10) -> float:
     return 2 * n ** 3 / (lat["matmul"].median_ms / 1e3)
 
 
-def bandwidth(mib: int = 256, repeats: int = 10) -> float:
-    """Bytes/s of ``y = x * c`` over a ``mib`` MiB fp32 tensor (reads ``x``, writes ``y``)."""
-    n = mib * 2 ** 20 // 4
+def bandwidth(mib: float = 256, repeats: int = 10) -> float:
+    """Bytes/s of ``x *= c`` over a ``mib`` MiB fp32 tensor (every value read and written once): main
+    memory for a tensor far larger than the caches, the caches' bandwidth for one that fits in them."""
+    n = int(mib * 2 ** 20) // 4
     lat = metrics.compare_latency({"scale": _Scale()}, input_size=(n,), repeats=repeats, warmup=2)
     return 2 * 4 * n / (lat["scale"].median_ms / 1e3)
 
@@ -63,8 +64,9 @@ def layer_points(channels: int = 128, resolution: int = 28, repeats: int = 20) -
     return out
 
 
-def figure(points: list[dict], peak: float, bw: float, title: str | None = None):
-    """The roofline (log-log): the two roofs, the ridge point, and each layer at its intensity."""
+def figure(points: list[dict], peak: float, bw: float, title: str | None = None, cache_bw: float | None = None):
+    """The roofline (log-log): the compute roof, the memory roof (and the cache's, when given), the
+    ridge point, and each layer at its intensity."""
     from matplotlib.figure import Figure
     from ..ui.plots import annotate_apart
     fig = Figure(figsize=(7.2, 4.4), layout="constrained")
@@ -72,7 +74,10 @@ def figure(points: list[dict], peak: float, bw: float, title: str | None = None)
     lo = min(p["intensity"] for p in points) / 3
     hi = max(max(p["intensity"] for p in points) * 3, 3 * peak / bw)
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    ax.plot(xs, [min(peak, bw * x) / 1e9 for x in xs], color="k", lw=1.5, label="roof: min(peak, bandwidth x I)")
+    ax.plot(xs, [min(peak, bw * x) / 1e9 for x in xs], color="k", lw=1.5, label="roof: min(peak, memory bandwidth x I)")
+    if cache_bw is not None:
+        ax.plot(xs, [min(peak, cache_bw * x) / 1e9 for x in xs], color="0.45", lw=1.2, ls="--",
+                label="roof with the cache's bandwidth")
     ax.axvline(peak / bw, color="0.5", ls=":", lw=1)
     ax.text(peak / bw, peak / 1e9 * 1.15, f" ridge: {peak / bw:.1f} FLOP/byte", fontsize=8, color="0.3")
     for i, p in enumerate(points):
