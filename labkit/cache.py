@@ -105,6 +105,10 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
                 "limit": 256, "eval_limit": 200, "scan_images": 200},
           view="labkit.joint.sweep:dc_view",
           about="Deep Compression (prune, share, Huffman) of LeNet-5 and the CNN under byte budgets, with the real files"),
+    Sweep("joint-admm", "08_joint_admm.json", "08_joint", "labkit.joint.sweep:admm_recipe",
+          tiny={"model": "lenet5", "seeds": [0], "epochs": 0.02, "limit": 256, "eval_limit": 200},
+          view="labkit.joint.sweep:admm_view",
+          about="ADMM pruning (and joint prune + quantise) vs iterative magnitude pruning at equal sparsity and budget"),
 )}
 
 
