@@ -12,10 +12,12 @@ file: write, read, rebuild) → ``coders`` (Huffman, rANS, zstd, brotli vs the e
 from .budget import BITS, SPARSITIES, allocation, gap_bits, option_bytes, options, pareto, scan  # noqa: F401
 from .budget import parse as parse_allocation, plain as plain_allocation  # noqa: F401
 from .coders import available as available_coders, compare as compare_coders, entropy_bits, entropy_bound  # noqa: F401
-from .fileformat import decode, encode, read, streams, write  # noqa: F401
+from .fileformat import decode, encode, from_bytes, read, streams, write  # noqa: F401
 from .pipeline import compress, stages, vector_bytes  # noqa: F401
 from .share import bake_, distinct_values, share_  # noqa: F401
 from .sweep import file_of, load_admm, load_dc, sweep_admm, sweep_dc, template  # noqa: F401
+
+from .figures import residual_figure  # noqa: F401
 
 _WIDGETS = ("dashboard", "prepare", "waterfall_figure")
 

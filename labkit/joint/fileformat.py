@@ -196,9 +196,14 @@ def decode(blob: bytes, template: nn.Module) -> dict:
     return out
 
 
-def read(path, template: nn.Module) -> nn.Module:
-    """The model stored in the file at ``path``: a copy of ``template`` with the decoded weights (eval mode)."""
+def from_bytes(blob: bytes, template: nn.Module) -> nn.Module:
+    """The model a file's bytes store: a copy of ``template`` with the decoded weights (eval mode)."""
     import copy
     model = copy.deepcopy(template).cpu()
-    model.load_state_dict(decode(Path(path).read_bytes(), model))
+    model.load_state_dict(decode(blob, model))
     return model.eval()
+
+
+def read(path, template: nn.Module) -> nn.Module:
+    """The model stored in the file at ``path``: a copy of ``template`` with the decoded weights (eval mode)."""
+    return from_bytes(Path(path).read_bytes(), template)

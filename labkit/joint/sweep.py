@@ -72,8 +72,8 @@ def dc_recipe(models: Sequence[str] = ("lenet5", "cnn"), ratios: dict | None = N
             row["kind"] = "deep-compression"
             rows.append(row)
             log(model, r, row["config"]["allocation"], row["accuracy_pct"], row["size_bytes"])
-    params = {"models": list(models), **{f"ratios_{k}": list(v) for k, v in ratios.items() if k in models},
-              **{f"epochs_{k}": list(v) for k, v in EPOCHS.items() if k in models},
+    params = {"models": list(models), **{f"ratios_{k}": list(ratios.get(k, ())) for k in RATIOS},
+              **{f"epochs_{k}": list(v) for k, v in EPOCHS.items()},
               "prune_epochs": prune_epochs, "share_epochs": share_epochs, "steps": steps, "limit": limit,
               "eval_limit": eval_limit, "overhead": OVERHEAD}
     return rows, params, extra
@@ -126,6 +126,7 @@ def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float
     allocation and fine-tuning budget for all. Rows keep the ADMM residuals."""
     import copy
     from ..pruning.masks import iterative_prune_, weight_sparsity
+    from ..size import Storage
     from ..train import evaluate
     from . import admm
     base = zoo.load(model)
@@ -141,9 +142,10 @@ def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float
                 residual = admm.admm_then_finetune(m, alloc, epochs / 2, epochs / 2, limit=limit, seed=seed,
                                                    bits=bits if kind == "admm-joint" else None)
             acc = float(evaluate(m, limit=eval_limit))
+            storage = Storage("codebook", bits, sparse="csr") if kind == "admm-joint" else Storage(sparse="csr")
             rows.append(points.make({"model": model, "kind": kind, "sparsity": round(weight_sparsity(m), 4),
                                      "bits": bits if kind == "admm-joint" else 32, "epochs": epochs, "seed": seed},
-                                    m, acc, nonzero=True, residual=[round(r, 5) for r in residual]))
+                                    m, acc, storage=storage, nonzero=True, residual=[round(r, 5) for r in residual]))
             log(kind, seed, acc)
     params = {"model": model, "seeds": list(seeds), "epochs": epochs, "bits": bits, "limit": limit,
               "eval_limit": eval_limit, "allocation": alloc}

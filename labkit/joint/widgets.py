@@ -85,23 +85,16 @@ def prepare(sweep: dict, repeats: int = 10) -> tuple[dict, dict]:
     """``(runs, baselines)`` for the dashboard from the cached sweep (``sweep.load_dc``): every file
     decoded and timed (batch 1, dense kernels) beside its fp32 model, once, before the slider moves."""
     from .. import metrics, zoo
+    from .fileformat import from_bytes
     from .sweep import file_of, template
     runs, baselines = {}, {}
     for model, d in sweep["by_model"].items():
         t = template(model)
-        decoded = {str(i): _decoded(t, file_of(r)) for i, r in enumerate(d["runs"])}
+        decoded = {str(i): from_bytes(file_of(r), t) for i, r in enumerate(d["runs"])}
         lat = metrics.compare_latency({"fp32": zoo.load(model), **decoded}, repeats=repeats)
         runs[model] = [{**r, "latency_ms": lat[str(i)].median_ms} for i, r in enumerate(d["runs"])]
         baselines[model] = {**d["baseline"], "latency_ms": lat["fp32"].median_ms}
     return runs, baselines
-
-
-def _decoded(t, blob):
-    import copy
-    from . import fileformat
-    m = copy.deepcopy(t)
-    m.load_state_dict(fileformat.decode(blob, m))
-    return m.eval()
 
 
 def bench_widgets():
