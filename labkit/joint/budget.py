@@ -19,8 +19,8 @@ from ..layers import weighted_layers
 from ..pruning.masks import magnitude_mask
 from ..quantization import quant
 
-SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
-BITS = (3, 4, 5)
+SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+BITS = (2, 3, 4, 5)
 
 
 def gap_bits(density: float) -> float:

@@ -53,7 +53,7 @@ def run_one(model: str, ratio: float, table: dict, prune_epochs: float, share_ep
 
 def dc_recipe(models: Sequence[str] = ("lenet5", "cnn"), ratios: dict | None = None, prune_epochs: float | None = None,
               share_epochs: float | None = None, steps: int = 3, limit: int | None = None, eval_limit: int | None = None,
-              scan_images: int | None = None, progress: bool = False, log=print):
+              scan_images: int | None = 1000, progress: bool = False, log=print):
     from .. import metrics
     from ..train import evaluate
     ratios = ratios or RATIOS
@@ -67,7 +67,11 @@ def dc_recipe(models: Sequence[str] = ("lenet5", "cnn"), ratios: dict | None = N
                                 kind="baseline"))
         for r in ratios[model]:
             pe, se = EPOCHS[model]
-            row = run_one(model, r, table, prune_epochs or pe, share_epochs or se, steps, limit, 0, eval_limit, progress)
+            try:
+                row = run_one(model, r, table, prune_epochs or pe, share_epochs or se, steps, limit, 0, eval_limit, progress)
+            except ValueError as e:          # a budget below every layer's smallest option: say so, go on
+                log(model, r, "skipped:", e)
+                continue
             row["macs"] = metrics.count_macs(base)
             row["kind"] = "deep-compression"
             rows.append(row)
@@ -120,7 +124,7 @@ def admm_allocation(model) -> dict:
 
 
 def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float = ADMM_EPOCHS, bits: int = ADMM_BITS,
-                limit: int | None = 30000, eval_limit: int | None = None, log=print):
+                limit: int | None = 20000, eval_limit: int | None = None, log=print):
     """For each seed: iterative magnitude pruning (3 rounds, ``epochs``), ADMM (``epochs / 2``, then the
     mask held for ``epochs / 2``), and joint ADMM prune + quantise to ``bits`` (first seed); the same
     allocation and fine-tuning budget for all. Rows keep the ADMM residuals."""
