@@ -141,7 +141,7 @@ def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float
             m = fold_batchnorm(copy.deepcopy(base))
             residual = []
             if kind == "magnitude":
-                iterative_prune_(m, alloc, steps=3, epochs=epochs, limit=limit, report=lambda *_: None)
+                iterative_prune_(m, alloc, steps=3, epochs=epochs, limit=limit, report=lambda *_: None, seed=100 * seed)
             else:
                 residual = admm.admm_then_finetune(m, alloc, epochs / 2, epochs / 2, limit=limit, seed=seed,
                                                    bits=bits if kind == "admm-joint" else None)
