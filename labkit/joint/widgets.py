@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ..ui.plots import fmt_bytes
-from ..ui.widgets import show_figure
+from ..ui.plots import figure_png, fmt_bytes
+from ..ui.widgets import show_png
 
 STAGES = ("fp32", "pruned", "shared", "coded")
 
@@ -38,6 +38,8 @@ class BudgetDashboard(widgets.VBox):
     def __init__(self, runs: dict, baselines: dict):
         self.runs = {m: sorted(rs, key=lambda r: r["target_bytes"]) for m, rs in runs.items()}
         self.baselines = baselines
+        self._png = {(m, r["target_bytes"]): figure_png(waterfall_figure(r["stages"], f"{m}: bytes at each stage"))
+                     for m, rs in self.runs.items() for r in rs}        # every waterfall drawn once: a move only shows it
         self.model = widgets.Dropdown(options=list(self.runs), description="model")
         self.slider = widgets.SelectionSlider(options=self._options(self.model.value), description="budget",
                                               layout=widgets.Layout(width="420px"), continuous_update=False)
@@ -74,7 +76,7 @@ class BudgetDashboard(widgets.VBox):
     def _update(self):
         r = next(r for r in self.runs[self.model.value] if r["target_bytes"] == self.slider.value)
         self.label.value = self.text()
-        show_figure(self.out, waterfall_figure(r["stages"], f"{self.model.value}: bytes at each stage"))
+        show_png(self.out, self._png[(self.model.value, r["target_bytes"])])
 
 
 def dashboard(runs: dict, baselines: dict) -> BudgetDashboard:
