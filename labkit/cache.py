@@ -109,6 +109,15 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
                 "eval_limit": 200, "repeats": 2, "progress": False},
           view="labkit.lowrank.sweep:view",
           about="SVD / Tucker-2 / CP factorized CNNs fine-tuned over seeds, and the thin baseline"),
+    Sweep("joint-deep-compression", "08_joint_deep_compression.json", "08_joint", "labkit.joint.sweep:dc_recipe",
+          tiny={"models": ["lenet5"], "ratios": {"lenet5": [20]}, "prune_epochs": 0.02, "share_epochs": 0.01, "steps": 1,
+                "limit": 256, "eval_limit": 200, "scan_images": 200},
+          view="labkit.joint.sweep:dc_view",
+          about="Deep Compression (prune, share, Huffman) of LeNet-5 and the CNN under byte budgets, with the real files"),
+    Sweep("joint-admm", "08_joint_admm.json", "08_joint", "labkit.joint.sweep:admm_recipe",
+          tiny={"model": "lenet5", "seeds": [0], "epochs": 0.02, "limit": 256, "eval_limit": 200},
+          view="labkit.joint.sweep:admm_view",
+          about="ADMM pruning (and joint prune + quantise) vs iterative magnitude pruning at equal sparsity and budget"),
 )}
 
 

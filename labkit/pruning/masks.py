@@ -154,13 +154,14 @@ def cubic_schedule(steps: int) -> list[float]:
 
 
 def iterative_prune_(model: nn.Module, allocation, steps: int = 3, epochs: float = 1.0, final_share: float = 0.8,
-                     lr: float = 1e-3, limit: int | None = None, report=None) -> dict[str, torch.Tensor]:
+                     lr: float = 1e-3, limit: int | None = None, report=None, seed: int = 0) -> dict[str, torch.Tensor]:
     """Han et al. 2015's loop: prune to a growing share of the target ``allocation`` (the cubic
     schedule of Zhu & Gupta 2017), fine-tune with the mask held, repeat ``steps`` times. Of the
     ``epochs`` of fine-tuning, the last round gets ``final_share`` (all of it when ``steps=1``), the
     earlier rounds share the rest. Changes ``model`` in place; returns the final masks.
 
-    ``allocation``: one sparsity for every layer, or ``{layer name: sparsity}``."""
+    ``allocation``: one sparsity for every layer, or ``{layer name: sparsity}``; round ``i`` fine-tunes
+    with seed ``seed + i`` (its data order)."""
     target = _allocation(model, allocation)
     shares = cubic_schedule(steps)
     if not 0.0 < final_share <= 1.0:
@@ -171,6 +172,6 @@ def iterative_prune_(model: nn.Module, allocation, steps: int = 3, epochs: float
         masks = magnitude_masks(model, {n: s * share for n, s in target.items()})
         apply_masks_(model, masks)
         sub = None if report is None else (lambda f, t, i=i, done=done: report(done + f * ep / epochs, f"step {i}/{steps}: {t}"))
-        finetune_(model, ep, masks, lr=lr, seed=i, limit=limit, report=sub, desc=f"prune step {i}/{steps}")
+        finetune_(model, ep, masks, lr=lr, seed=seed + i, limit=limit, report=sub, desc=f"prune step {i}/{steps}")
         done += ep / epochs
     return masks

@@ -1,0 +1,209 @@
+"""The compressed file of Deep Compression, for real: write it, read it back, rebuild the model.
+
+A pruned, weight-shared model (``labkit.joint.share``) is stored as two symbol streams and a few
+tables (Han et al., ICLR 2016, sections 2-4):
+
+- **values**: for every nonzero weight, its centroid's number in the layer's codebook (one byte
+  symbol, at most ``2**bits`` distinct);
+- **gaps** (relative index): for every nonzero weight, the zeros skipped since the previous one
+  in flattened order, as a symbol ``0 .. 2**index_bits - 2``; the symbol ``2**index_bits - 1``
+  is an *escape*: "skip that many zeros, no weight here" (so a long run costs one extra symbol
+  and, unlike Han et al.'s filler zero, no value);
+- each stream is entropy-coded with the lab's canonical Huffman coder (``labkit.coding``: a
+  132-byte table, then the codes) over all layers at once.
+
+File layout (little-endian)::
+
+    magic b"LKJC" | version u16 | flags u16 | body length u32 | CRC32 of the body u32     (16 bytes)
+    body:  metadata length u16 | metadata (zlib'd JSON: tensor names, shapes, bits, counts, stream lengths)
+           codebooks (fp32, every weight's k centroids) | vectors (biases: fp16)
+           values stream (Huffman) | gaps stream (Huffman)
+
+As in a firmware image the architecture is code: ``read`` takes a template model of the same
+architecture and checks every name and shape against the metadata. A short, long or damaged file
+raises a one-line ``ValueError`` (the CRC32 catches a flipped bit anywhere in the body).
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import coding
+
+MAGIC = b"LKJC"
+VERSION = 1
+HEADER = struct.Struct("<4sHHII")            # magic, version, flags, body length, CRC32
+MAX_SYMBOL_BITS = 8                           # symbols are bytes
+
+
+def _stored(model) -> list[tuple[str, torch.Tensor]]:
+    state = model.state_dict() if isinstance(model, nn.Module) else dict(model)
+    return [(k, v.detach().cpu()) for k, v in state.items() if v.is_floating_point()]
+
+
+def gaps(nz: np.ndarray, index_bits: int) -> np.ndarray:
+    """Relative-index symbols of sorted nonzero positions ``nz``: zeros skipped since the previous
+    entry, with escape symbol ``2**index_bits - 1`` for every full run of that many zeros."""
+    esc = 2 ** index_bits - 1
+    skip = np.diff(nz, prepend=-1) - 1                    # zeros before each nonzero
+    n_esc = skip // esc
+    out = np.full(len(nz) + int(n_esc.sum()), esc, np.uint8)
+    ends = np.cumsum(n_esc + 1) - 1                       # where each real entry sits
+    out[ends] = skip - n_esc * esc
+    return out
+
+
+def positions(sym: np.ndarray, index_bits: int) -> np.ndarray:
+    """The inverse of ``gaps``: flat positions of the nonzeros."""
+    esc = 2 ** index_bits - 1
+    sym = sym.astype(np.int64)
+    real = sym != esc
+    step = np.where(real, sym + 1, esc)                   # an entry moves past its gap and itself
+    return (np.cumsum(step) - 1)[real]
+
+
+def encode_tensor(w: torch.Tensor, index_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codebook fp32, value symbols, gap symbols) of one shared, pruned weight."""
+    flat = w.reshape(-1).numpy()
+    nz = np.flatnonzero(flat)
+    codebook = np.unique(flat[nz]).astype(np.float32)
+    if len(codebook) > 2 ** MAX_SYMBOL_BITS:
+        raise ValueError(f"a weight holds {len(codebook)} distinct values, more than the {2 ** MAX_SYMBOL_BITS} "
+                         f"a byte symbol can name: share it first with joint.share_(model, bits) (bits <= 8)")
+    return codebook, np.searchsorted(codebook, flat[nz]).astype(np.uint8), gaps(nz, index_bits)
+
+
+def streams(model, index_bits: dict[str, int] | int = 8) -> dict[str, np.ndarray]:
+    """The two symbol streams a file codes (``{"values": uint8, "gaps": uint8}``), all weights in order."""
+    vals, gps = [], []
+    for name, t in _stored(model):
+        if t.dim() >= 2:
+            _, v, g = encode_tensor(t, _ib(index_bits, name))
+            vals.append(v)
+            gps.append(g)
+    return {"values": np.concatenate(vals), "gaps": np.concatenate(gps)}
+
+
+def _ib(index_bits, name: str) -> int:
+    ib = index_bits.get(name.rsplit(".", 1)[0], 8) if isinstance(index_bits, dict) else index_bits
+    if not 2 <= ib <= MAX_SYMBOL_BITS:
+        raise ValueError(f"index_bits must be 2..8 (one byte symbol), got {ib} for {name!r}: e.g. index_bits=8")
+    return ib
+
+
+def encode(model, index_bits: dict[str, int] | int = 8, bits: dict[str, int] | None = None) -> tuple[bytes, dict]:
+    """``(file bytes, parts)`` of a pruned, shared model; ``parts`` is the byte table (header,
+    metadata, codebooks, vectors, values, indices, entropy tables), summing to ``len(file bytes)``."""
+    meta, books, vecs, vals, gps = {"v": VERSION, "t": []}, [], [], [], []
+    for name, t in _stored(model):
+        if t.dim() >= 2:
+            ib = _ib(index_bits, name)
+            cb, v, g = encode_tensor(t, ib)
+            layer = name.rsplit(".", 1)[0]
+            meta["t"].append([name, list(t.shape), "w", int((bits or {}).get(layer, 0)), ib, len(cb), len(v), len(g)])
+            books.append(cb.astype("<f4").tobytes())
+            vals.append(v)
+            gps.append(g)
+        else:
+            meta["t"].append([name, list(t.shape), "v"])
+            vecs.append(t.numpy().astype("<f2").tobytes())
+    cv = coding.huffman_encode(np.concatenate(vals).tobytes())
+    cg = coding.huffman_encode(np.concatenate(gps).tobytes())
+    meta["s"] = [len(cv), len(cg)]
+    mj = zlib.compress(json.dumps(meta, separators=(",", ":")).encode(), 9)
+    body = struct.pack("<H", len(mj)) + mj + b"".join(books) + b"".join(vecs) + cv + cg
+    blob = HEADER.pack(MAGIC, VERSION, 0, len(body), zlib.crc32(body)) + body
+    table = 2 * coding.HUFFMAN_HEADER
+    parts = {"header (magic, version, length, CRC32)": HEADER.size, "metadata (names, shapes, counts)": 2 + len(mj),
+             "codebooks (fp32 centroids)": sum(map(len, books)), "vectors (fp16 biases)": sum(map(len, vecs)),
+             "values (Huffman codes)": len(cv) - coding.HUFFMAN_HEADER,
+             "indices (Huffman-coded gaps)": len(cg) - coding.HUFFMAN_HEADER, "entropy tables (2 Huffman)": table}
+    assert sum(parts.values()) == len(blob)
+    return blob, parts
+
+
+def write(model, path, index_bits: dict[str, int] | int = 8, bits: dict[str, int] | None = None) -> dict:
+    """Write the compressed file of ``model`` to ``path``; returns its byte table (``encode``'s parts)."""
+    blob, parts = encode(model, index_bits, bits)
+    Path(path).write_bytes(blob)
+    return parts
+
+
+def _bad(why: str) -> ValueError:
+    return ValueError(f"not a readable labkit joint file ({why}): re-write it with labkit.joint.write(model, path)")
+
+
+def decode(blob: bytes, template: nn.Module) -> dict:
+    """A state_dict for ``template`` (same architecture) from ``encode``'s bytes; ``ValueError`` on damage."""
+    blob = bytes(blob)
+    if len(blob) < HEADER.size:
+        raise _bad(f"{len(blob)} bytes, shorter than its {HEADER.size}-byte header: truncated")
+    magic, version, _flags, n, crc = HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise _bad(f"magic {magic!r}, expected {MAGIC!r}")
+    if version != VERSION:
+        raise _bad(f"version {version}, this labkit reads version {VERSION}")
+    body = blob[HEADER.size:]
+    if len(body) != n:
+        raise _bad(f"body of {len(body)} bytes, the header says {n}: {'truncated' if len(body) < n else 'extra bytes'}")
+    if zlib.crc32(body) != crc:
+        raise _bad("CRC32 mismatch: the bytes were changed")
+    try:
+        (m,) = struct.unpack_from("<H", body)
+        meta = json.loads(zlib.decompress(body[2:2 + m]))
+    except (struct.error, zlib.error, ValueError) as e:
+        raise _bad(f"unreadable metadata: {e}") from None
+    p = 2 + m
+    ws = [e for e in meta["t"] if e[2] == "w"]
+    books = np.frombuffer(body, "<f4", sum(e[5] for e in ws), p)
+    p += books.nbytes
+    nvec = sum(int(np.prod(e[1])) for e in meta["t"] if e[2] == "v")
+    vecs = np.frombuffer(body, "<f2", nvec, p)
+    p += vecs.nbytes
+    vecs = vecs.astype(np.float32)
+    lv, lg = meta["s"]
+    vals = np.frombuffer(coding.huffman_decode(body[p:p + lv]), np.uint8)
+    gps = np.frombuffer(coding.huffman_decode(body[p + lv:p + lv + lg]), np.uint8)
+    state = template.state_dict()
+    expected = {k: list(v.shape) for k, v in state.items() if v.is_floating_point()}
+    if expected != {e[0]: e[1] for e in meta["t"]}:
+        raise ValueError("the file's tensors (names, shapes) differ from the template model's: "
+                         "read it with a model of the architecture it was written from")
+    out, cb0, v0, g0, x0 = {}, 0, 0, 0, 0
+    for e in meta["t"]:
+        name, shape, numel = e[0], e[1], int(np.prod(e[1]))
+        if e[2] == "v":
+            out[name] = torch.from_numpy(vecs[x0:x0 + numel].copy()).reshape(shape)
+            x0 += numel
+            continue
+        _, _, _, _, ib, k, nv, ng = e
+        pos = positions(gps[g0:g0 + ng], ib)
+        sym = vals[v0:v0 + nv]
+        if len(pos) != nv or (nv and (pos[-1] >= numel or sym.max() >= k)):
+            raise _bad(f"tensor {name!r}: its index does not fit its shape")
+        dense = np.zeros(numel, np.float32)
+        dense[pos] = books[cb0:cb0 + k][sym]
+        out[name] = torch.from_numpy(dense).reshape(shape)
+        cb0, v0, g0 = cb0 + k, v0 + nv, g0 + ng
+    for k, v in state.items():
+        out[k] = out[k].to(v.dtype) if k in out else v.detach().clone()
+    return out
+
+
+def from_bytes(blob: bytes, template: nn.Module) -> nn.Module:
+    """The model a file's bytes store: a copy of ``template`` with the decoded weights (eval mode)."""
+    import copy
+    model = copy.deepcopy(template).cpu()
+    model.load_state_dict(decode(blob, model))
+    return model.eval()
+
+
+def read(path, template: nn.Module) -> nn.Module:
+    """The model stored in the file at ``path``: a copy of ``template`` with the decoded weights (eval mode)."""
+    return from_bytes(Path(path).read_bytes(), template)

@@ -1,0 +1,58 @@
+"""Deep Compression end to end (Han et al., ICLR 2016): prune -> share -> code, into a real file.
+
+``compress(base, alloc)`` folds BatchNorm (the deployed form), prunes iteratively with
+fine-tuning to each layer's sparsity (``labkit.pruning.iterative_prune_``), shares each layer's
+nonzeros in ``bits`` with k-means and fine-tunes the centroids (``labkit.joint.share``), and
+returns the plain model whose file ``labkit.joint.fileformat.write`` stores. ``stages`` counts the
+bytes of each stage: fp32, pruned (fp32 CSR), shared (codebook indices + packed relative index,
+before entropy coding) and coded (the real file).
+"""
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from .. import size
+from ..layers import fold_batchnorm, weighted_layers
+from ..pruning.masks import iterative_prune_
+from ..train import train
+from . import fileformat
+from .share import bake_, share_
+
+PRUNE_EPOCHS = 2.0       # iterative pruning: 3 rounds on the cubic schedule, mask held while fine-tuning
+SHARE_EPOCHS = 0.5       # centroid fine-tuning after k-means sharing
+PRUNE_LR = 1e-3
+SHARE_LR = 1e-4          # centroids move little: a tenth of the pruning rate
+INDEX_BITS = 8           # relative-index symbols are bytes; the entropy coder removes the slack
+
+
+def vector_bytes(model: nn.Module) -> int:
+    """Bytes of the stored vectors (biases, fp16) of the folded ``model``."""
+    return 2 * sum(v.numel() for v in fold_batchnorm(model).state_dict().values()
+                   if v.is_floating_point() and v.dim() < 2)
+
+
+def compress(base: nn.Module, alloc: dict[str, tuple[float, int]], prune_epochs: float = PRUNE_EPOCHS,
+             share_epochs: float = SHARE_EPOCHS, steps: int = 3, limit: int | None = None, seed: int = 0,
+             progress: bool = False) -> nn.Module:
+    """A new model: ``base`` with BatchNorm folded, pruned to ``{layer: sparsity}`` and shared to
+    ``{layer: bits}`` of ``alloc`` (``{layer: (sparsity, bits)}``), fine-tuned after each. ``base`` is unchanged."""
+    model = fold_batchnorm(copy.deepcopy(base))
+    iterative_prune_(model, {n: s for n, (s, _) in alloc.items()}, steps=steps, epochs=prune_epochs, lr=PRUNE_LR,
+                     limit=limit, report=None if progress else (lambda *_: None))
+    share_(model, {n: b for n, (_, b) in alloc.items()})
+    train(model, epochs=share_epochs, lr=SHARE_LR, seed=seed + 100, limit=limit, progress=progress, desc="centroids")
+    return bake_(model).eval()
+
+
+def stages(base: nn.Module, model: nn.Module, alloc: dict, file_bytes: int) -> dict[str, int]:
+    """Bytes of each stage (the waterfall): fp32 (``base``), pruned (fp32 values + CSR index),
+    shared (``bits``-bit codes + ``INDEX_BITS`` relative index + codebooks + fp16 vectors, no
+    entropy coding; the file's metadata and header included) and coded (``file_bytes``)."""
+    pruned = size.size_bytes(model, size.Storage(sparse="csr"))
+    streams = fileformat.streams(model, INDEX_BITS)
+    layers = weighted_layers(model)
+    shared = sum((int((layers[n].weight != 0).sum()) * b + 7) // 8 + 4 * 2 ** b for n, (_, b) in alloc.items())
+    shared += len(streams["gaps"]) * INDEX_BITS // 8 + vector_bytes(model)
+    return {"fp32": size.size_bytes(base, "fp32"), "pruned": pruned, "shared": shared, "coded": int(file_bytes)}

@@ -1,0 +1,80 @@
+"""The compressed file: write, read back, re-evaluate; damage is refused with one clear line."""
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from labkit import joint, zoo
+from labkit.joint import fileformat
+from labkit.layers import fold_batchnorm, weighted_layers
+from labkit.pruning.masks import apply_masks_, magnitude_masks
+from labkit.train import evaluate
+
+
+@pytest.fixture(scope="module")
+def compressed():
+    """LeNet-5, pruned 90 % and shared in 4 bits (no fine-tuning: the file, not the accuracy, is tested)."""
+    m = fold_batchnorm(zoo.load("lenet5", device="cpu"))
+    apply_masks_(m, magnitude_masks(m, 0.9))
+    joint.share_(m, {n: 4 for n in weighted_layers(m)})
+    return joint.bake_(m).eval()
+
+
+def test_gaps_round_trip_with_escapes():
+    rng = np.random.default_rng(0)
+    for ib in (2, 3, 8):
+        nz = np.sort(rng.choice(5000, 300, replace=False))
+        sym = fileformat.gaps(nz, ib)
+        assert sym.max() <= 2 ** ib - 1 and np.array_equal(fileformat.positions(sym, ib), nz)
+    assert list(fileformat.gaps(np.array([0, 3, 10]), 2)) == [0, 2, 3, 3, 0]   # 3 = skip 3 zeros, no weight
+
+
+def test_write_read_evaluate(compressed, tmp_path):
+    path = tmp_path / "lenet5.lkjc"
+    parts = joint.write(compressed, path)
+    assert sum(parts.values()) == os.path.getsize(path)
+    decoded = joint.read(path, compressed)
+    for (k, a), b in zip(compressed.state_dict().items(), decoded.state_dict().values()):
+        if a.dim() >= 2:
+            assert torch.equal(a, b), k                           # weights exactly
+        else:
+            assert torch.allclose(a, b, atol=1e-2, rtol=1e-3), k  # biases as fp16
+    assert all(joint.distinct_values(l.weight) <= 16 for l in weighted_layers(decoded).values())
+    acc, acc_decoded = evaluate(compressed, limit=500), evaluate(decoded, limit=500)
+    assert abs(acc - acc_decoded) <= 0.4
+    assert os.path.getsize(path) < 246_824 / 20                   # > 20x smaller than fp32
+
+
+def test_damage_is_refused(compressed, tmp_path):
+    blob, _ = joint.encode(compressed)
+    flipped = bytearray(blob)
+    flipped[len(blob) // 2] ^= 0x10
+    cases = {"truncated": blob[:-7], "CRC32 mismatch": bytes(flipped), "magic": b"XXXX" + blob[4:],
+             "shorter than its 16-byte header": blob[:9], "extra bytes": blob + b"\0"}
+    for why, bad in cases.items():
+        with pytest.raises(ValueError, match=why) as e:
+            joint.decode(bad, compressed)
+        assert "\n" not in str(e.value) and "joint.write" in str(e.value)
+
+
+def test_wrong_template_is_refused(compressed):
+    blob, _ = joint.encode(compressed)
+    with pytest.raises(ValueError, match="architecture"):
+        joint.decode(blob, fold_batchnorm(zoo.load("cnn", device="cpu")))
+
+
+def test_share_sums_gradients_per_centroid():
+    layer = torch.nn.Linear(6, 4)
+    with torch.no_grad():
+        layer.weight.copy_(torch.arange(24.0).reshape(4, 6) - 12)
+        layer.weight[0, :3] = 0
+    joint.share_(torch.nn.Sequential(layer), {"0": 2})
+    shared = layer.parametrizations.weight[0]
+    x = torch.randn(5, 6)
+    layer(x).sum().backward()
+    g = (torch.ones(5, 4).t() @ x)                                # dL/dW of sum(Wx + b)
+    g = g * shared.mask
+    want = torch.zeros(shared.codebook.numel()).index_add_(0, shared.index.reshape(-1), g.reshape(-1))
+    assert torch.allclose(shared.codebook.grad, want, atol=1e-5)
+    assert (layer.weight[0, :3] == 0).all()
