@@ -100,6 +100,11 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
                 "eval_limit": 200, "repeats": 2, "progress": False},
           view="labkit.lowrank.sweep:view",
           about="SVD / Tucker-2 / CP factorized CNNs fine-tuned over seeds, and the thin baseline"),
+    Sweep("harm-population", "10_harm_population.json", "10_harm", "labkit.harm.population:recipe",
+          tiny={"members": ["dense", "prune-50", "int8"], "seeds": [0], "epochs": 0.01, "limit": 256,
+                "eval_limit": 200, "corrupt_images": 100},
+          view="labkit.harm.population:view", device="cpu",
+          about="the CNN compressed by every topic over seeds: test predictions, corruption accuracy"),
 )}
 
 

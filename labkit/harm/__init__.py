@@ -1,0 +1,15 @@
+"""What compression costs beyond top-1, and pruning a generative model (notebook 10).
+``from labkit import harm`` is the notebook's one import; it may import every topic.
+
+Inside: ``corrupt`` (corruptions made in labkit: noise, blur, contrast, rotation, occlusion) →
+``calibration`` (ECE, reliability, per-class accuracy, Hooker et al.'s exemplars: pure functions
+on predictions) → ``population`` (the compressed population over seeds, its cached sweep) →
+``generative`` (the VAE, its Fréchet distance in the CNN's features, pruning, quantizing and
+distilling the generator, its cached sweep) → ``figures`` → ``widgets``.
+"""
+from .calibration import (BINS, bin_index, class_accuracy, class_drop, confidence_of, ece, exemplars,  # noqa: F401
+                          modal, reliability)
+from .corrupt import KINDS, LEVELS, SEVERITIES, corrupt, corrupted_batches  # noqa: F401
+from .population import (ABOUT, CORRUPT_IMAGES, CORRUPT_SEVERITIES, DERIVED, EPOCHS, MEMBERS, SEEDS,  # noqa: F401
+                         TECHNIQUE, build, decode, encode, evaluate_member, load_population, population, predict,
+                         test_batches)
