@@ -105,6 +105,11 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
                 "eval_limit": 200, "corrupt_images": 100},
           view="labkit.harm.population:view", device="cpu",
           about="the CNN compressed by every topic over seeds: test predictions, corruption accuracy"),
+    Sweep("harm-generator", "10_harm_generator.json", "10_harm", "labkit.harm.generative:recipe",
+          tiny={"sparsities": [0.0, 0.5], "recover_sparsities": [0.5], "seeds": [0], "steps": 5, "samples": 300,
+                "bits": [8], "classifiers": ["lenet5"], "eval_limit": 200},
+          view="labkit.harm.generative:view", device="cpu",
+          about="the VAE's generator pruned, quantized and recovered: Frechet distance in the CNN's features"),
 )}
 
 
