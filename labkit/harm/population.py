@@ -270,7 +270,7 @@ def load_population(path=None) -> dict:
     return view(cache.load("harm-population", path))
 
 
-def population(**kwargs) -> dict:
+def population_sweep(**kwargs) -> dict:
     """Recompute the population now (the notebook's ``FULL = True``), in the shape of ``load_population``."""
     from .. import cache
     return view(cache.compute("harm-population", **kwargs))
