@@ -227,9 +227,9 @@ def recipe(members: Sequence[str] = MEMBERS, seeds: Sequence[int] = SEEDS, epoch
                                 technique="baseline", **{k: res[k] for k in ("pred", "conf", "corruption_acc", "corruption_ece")}))
         checkpoint and checkpoint(rows)
     trained = [m for m in members if m not in DERIVED]
-    for member in trained:
-        children = [d for d in members if DERIVED.get(d) == member]
-        for seed in seeds:
+    for seed in seeds:                        # seed-major: every member's first seed before any second one
+        for member in trained:
+            children = [d for d in members if DERIVED.get(d) == member]
             if all((m, seed) in have for m in [member, *children]):
                 continue
             model = build(member, seed, base, epochs=epochs, limit=limit)
