@@ -90,11 +90,15 @@ def versus(a: Sequence[float], b: Sequence[float]) -> dict:
 
 def findings(summary: dict, generator: dict | None = None) -> dict:
     """The findings file's content: per member ``{"ece", "worst_class_drop_pt", "corruption_acc"}``
-    (means over seeds; ECE a fraction, drops in points, accuracy in %), and the generator's
+    (means over seeds; ECE a fraction, drops in points, accuracy in %; their spread in ``std_over_seeds``), and the generator's
     ``{"sparsity", "fd"}`` (one-shot pruning)."""
     out = {"models": {m: {"ece": round(s["ece"][0], 5), "worst_class_drop_pt": round(s["worst_class_drop_pt"][0], 3),
                           "corruption_acc": {k: [round(v, 2) for v in vals] for k, vals in s["corruption_acc"].items()},
-                          "accuracy_pct": round(s["accuracy"][0], 3), "seeds": s["seeds"]}
+                          "accuracy_pct": round(s["accuracy"][0], 3), "seeds": s["seeds"],
+                          "std_over_seeds": {"ece": round(s["ece"][1], 5), "worst_class_drop_pt": round(s["worst_class_drop_pt"][1], 3),
+                                             "accuracy_pct": round(s["accuracy"][1], 3),
+                                             "corruption_acc": {k: [round(v, 2) for v in vals]
+                                                                for k, vals in s["corruption_std"].items()}}}
                       for m, s in summary.items()}}
     if generator is not None:
         out["generator"] = {"sparsity": [r["config"]["sparsity"] for r in generator["prune"]],
