@@ -118,6 +118,16 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
           tiny={"model": "lenet5", "seeds": [0], "epochs": 0.02, "limit": 256, "eval_limit": 200},
           view="labkit.joint.sweep:admm_view",
           about="ADMM pruning (and joint prune + quantise) vs iterative magnitude pruning at equal sparsity and budget"),
+    Sweep("harm-population", "10_harm_population.json", "10_harm", "labkit.harm.population:recipe",
+          tiny={"members": ["dense", "prune-50", "int8"], "seeds": [0], "epochs": 0.01, "limit": 256,
+                "eval_limit": 200, "corrupt_images": 100},
+          view="labkit.harm.population:view", device="cpu",
+          about="the CNN compressed by every topic over seeds: test predictions, corruption accuracy"),
+    Sweep("harm-generator", "10_harm_generator.json", "10_harm", "labkit.harm.generative:recipe",
+          tiny={"sparsities": [0.0, 0.5], "recover_sparsities": [0.5], "seeds": [0], "steps": 5, "samples": 300,
+                "bits": [8], "classifiers": ["lenet5"], "eval_limit": 200},
+          view="labkit.harm.generative:view", device="cpu",
+          about="the VAE's generator pruned, quantized and recovered: Frechet distance in the CNN's features"),
 )}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
 from torch import nn
 
 from .blocks import BLOCKS, conv_bn_act, round_channels
@@ -96,10 +97,39 @@ def compact_net(width: float = 1.0, config: Sequence[Sequence] = COMPACT_CONFIG,
     return CompactNet(config, width, **kw)
 
 
-MODELS = {"lenet5": lenet5, "cnn": baseline_cnn, "compact": compact_net}
+class VAE(nn.Module):
+    """A small variational autoencoder for 28x28 images in [0, 1] (Kingma & Welling, "Auto-Encoding
+    Variational Bayes", ICLR 2014): an MLP encoder to a ``latent``-dimensional Gaussian, and the
+    generator, ``decoder``: ``latent -> hidden -> 784`` pixel logits (Bernoulli likelihood).
+    At ``latent=16, hidden=256``: 209,184 encoder and 205,840 decoder parameters."""
+
+    def __init__(self, latent: int = 16, hidden: int = 256):
+        super().__init__()
+        self.latent = latent
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, 2 * latent))                   # (B, 2 * latent): mean, log-variance
+        self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 28 * 28))  # (B, 784) logits
+
+    def encode(self, x):
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def forward(self, x):
+        """``(pixel logits (B, 784), mu, logvar)``; samples z in training mode, uses the mean in eval."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+        return self.decoder(z), mu, logvar
+
+
+def vae(latent: int = 16, hidden: int = 256) -> VAE:
+    """The lab's generator (notebook 10): ``VAE(latent, hidden)``."""
+    return VAE(latent, hidden)
+
+
+MODELS = {"lenet5": lenet5, "cnn": baseline_cnn, "compact": compact_net, "vae": vae}
 
 
 def build(name: str, **kwargs) -> nn.Module:
-    """A model by name: ``"lenet5"``, ``"cnn"`` or ``"compact"`` (kwargs go to its builder)."""
+    """A model by name: ``"lenet5"``, ``"cnn"``, ``"compact"`` or ``"vae"`` (kwargs go to its builder)."""
     from .validate import choice
     return MODELS[choice(name, MODELS, "model")](**kwargs)

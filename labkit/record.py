@@ -45,6 +45,9 @@ TECHNIQUES = {
     "lowrank-svd": "lowrank", "lowrank-tucker": "lowrank", "lowrank-cp": "lowrank", "thin-baseline": "lowrank",
     "nas-random": "nas", "nas-evolution": "nas", "nas-ofa-subnet": "nas",
     "joint-deep-compression": "joint", "joint-admm": "joint", "joint-multilevel": "joint",
+    # notebook 10: the compressed population judged beyond top-1 (per-class, calibration, corruptions)
+    "harm-dense": "harm", "harm-prune": "harm", "harm-quant": "harm", "harm-lowrank": "harm", "harm-distill": "harm",
+    "harm-binary": "harm", "harm-joint": "harm",
 }
 assert set(TECHNIQUES.values()) <= set(FAMILIES)
 

@@ -33,6 +33,7 @@ class Recipe:
     lr: float = 2e-3
     batch_size: int = 128
     seed: int = 0
+    trainer: str | None = None       # "module:function" for a model that is not a classifier (returns its test metrics)
 
 
 def block_config(block: str) -> list[list]:
@@ -52,6 +53,8 @@ RECIPES: dict[str, Recipe] = {
     # notebook 01: the same table and recipe as compact-w1.0, other blocks in place of "ir"
     **{f"compact-{b}": Recipe("compact", {"config": block_config(b)}, epochs=6, lr=4e-3, batch_size=256)
        for b in ("ds", "mb3", "shuffle", "ghost", "sandglass")},
+    # notebook 10: the generator that is pruned (a VAE; its metric is the test reconstruction error, not accuracy)
+    "vae": Recipe("vae", epochs=5, lr=2e-3, batch_size=128, trainer="labkit.harm.generative:train_vae"),
 }
 
 
@@ -124,18 +127,24 @@ def train_entry(name: str, progress: bool = True) -> dict:
     setup(seed=r.seed, device="cpu", quiet=True)
     model = build(name)
     t0 = time.perf_counter()
-    train(model, epochs=r.epochs, lr=r.lr, batch_size=r.batch_size, seed=r.seed, device="cpu",
-          progress=progress, desc=name)
+    if r.trainer:                    # not a classifier: its own loop, which returns its test metrics
+        import importlib
+        module, _, fn = r.trainer.partition(":")
+        scores = getattr(importlib.import_module(module), fn)(model, r, progress=progress)
+    else:
+        train(model, epochs=r.epochs, lr=r.lr, batch_size=r.batch_size, seed=r.seed, device="cpu",
+              progress=progress, desc=name)
     seconds = time.perf_counter() - t0
-    acc = evaluate(model, "test", device="cpu")
+    acc = None if r.trainer else evaluate(model, "test", device="cpu")
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     p = path(name)
     tmp = p.with_suffix(".tmp")
     torch.save(model.state_dict(), tmp)
     tmp.replace(p)
     entry = {"file": p.name, "sha256": _sha256(p), "bytes": p.stat().st_size,
-             "test_accuracy_pct": round(acc, 2), "params": metrics.count_params(model),
-             "macs": metrics.count_macs(model), "recipe": asdict(r),
+             "test_accuracy_pct": None if acc is None else round(acc, 2), **(scores if r.trainer else {}),
+             "params": metrics.count_params(model),
+             "macs": None if r.trainer else metrics.count_macs(model), "recipe": asdict(r),
              "train_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
              "torch": torch.__version__.split("+")[0],
              "command": f"python -m labkit.zoo train {name}"}
@@ -144,7 +153,8 @@ def train_entry(name: str, progress: bool = True) -> dict:
     tmp = MANIFEST.with_suffix(".tmp")
     tmp.write_text(json.dumps(dict(sorted(m.items())), indent=2) + "\n")
     tmp.replace(MANIFEST)
-    print(f"{name}: test accuracy {acc:.2f} %, {entry['params']:,} params, {entry['bytes']:,} bytes, {seconds:.0f} s")
+    score = f"test accuracy {acc:.2f} %" if acc is not None else ", ".join(f"{k} {v}" for k, v in scores.items())
+    print(f"{name}: {score}, {entry['params']:,} params, {entry['bytes']:,} bytes, {seconds:.0f} s")
     return entry
 
 
@@ -178,7 +188,8 @@ def main(argv=None) -> int:
         return 1 if bad else 0
     else:
         for n, e in manifest().items():
-            print(f"{n:15s} {e['test_accuracy_pct']:6.2f} %  {e['params']:>9,} params  {e['bytes']:>9,} bytes")
+            score = f"{e['test_accuracy_pct']:6.2f} %" if e["test_accuracy_pct"] is not None else "   -    "
+            print(f"{n:15s} {score}  {e['params']:>9,} params  {e['bytes']:>9,} bytes")
     return 0
 
 

@@ -52,3 +52,12 @@ def test_inverted_residual_adds_its_input():
         torch.nn.init.zeros_(p)
     x = torch.randn(1, 8, 6, 6)
     assert torch.equal(ir(x), x)      # body outputs 0 (BN bias 0) -> identity via the residual
+
+
+def test_vae_shapes_and_parameter_counts():
+    vae = models.build("vae").eval()
+    logits, mu, logvar = vae(torch.rand(3, 1, 28, 28))
+    assert logits.shape == (3, 784) and mu.shape == logvar.shape == (3, 16)
+    assert metrics.count_params(vae.encoder) == 209_184 and metrics.count_params(vae.decoder) == 205_840
+    vae.train()
+    assert not torch.equal(vae(torch.rand(2, 784))[0], vae(torch.rand(2, 784))[0])     # samples z in training

@@ -36,6 +36,7 @@ WIDGETS = {
     "05 distillation sweeps": "labkit.ui.catalogue:distillation_sweeps",
     "06 low rank": "labkit.lowrank.widgets:bench_widgets",
     "08 joint byte budget": "labkit.joint.widgets:bench_widgets",
+    "10 harm": "labkit.harm.widgets:bench_widgets",
 }
 
 
