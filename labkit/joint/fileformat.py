@@ -1,6 +1,6 @@
 """The compressed file of Deep Compression, for real: write it, read it back, rebuild the model.
 
-A pruned, weight-shared model (``labkit.joint.share``) is stored as two symbol streams and a few
+A pruned, weight-shared model (``labkit.quantization.sharing``) is stored as two symbol streams and a few
 tables (Han et al., ICLR 2016, sections 2-4):
 
 - **values**: for every nonzero weight, its centroid's number in the layer's codebook (one byte

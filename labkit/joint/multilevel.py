@@ -21,7 +21,7 @@ from ..pruning.channels import channel_prune
 from ..pruning.masks import iterative_prune_
 from ..pruning.sparse import SparseLinear
 from ..train import train
-from .share import bake_, share_
+from ..quantization.sharing import bake_, share_
 
 
 class SparseConv2d(nn.Module):

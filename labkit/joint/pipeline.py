@@ -2,7 +2,7 @@
 
 ``compress(base, alloc)`` folds BatchNorm (the deployed form), prunes iteratively with
 fine-tuning to each layer's sparsity (``labkit.pruning.iterative_prune_``), shares each layer's
-nonzeros in ``bits`` with k-means and fine-tunes the centroids (``labkit.joint.share``), and
+nonzeros in ``bits`` with k-means and fine-tunes the centroids (``labkit.quantization.sharing``), and
 returns the plain model whose file ``labkit.joint.fileformat.write`` stores. ``stages`` counts the
 bytes of each stage: fp32, pruned (fp32 CSR), shared (codebook indices + packed relative index,
 before entropy coding) and coded (the real file).
@@ -18,7 +18,7 @@ from ..layers import fold_batchnorm, weighted_layers
 from ..pruning.masks import iterative_prune_
 from ..train import train
 from . import fileformat
-from .share import bake_, share_
+from ..quantization.sharing import bake_, share_
 
 PRUNE_EPOCHS = 2.0       # iterative pruning: 3 rounds on the cubic schedule, mask held while fine-tuning
 SHARE_EPOCHS = 0.5       # centroid fine-tuning after k-means sharing

@@ -14,6 +14,7 @@ from .figures import (bits_figure, channel_ranges_figure, grid_figure, sensitivi
 from .mixed import allocate_bits, average_bits, budget_bytes, budget_point, layer_bytes, sensitivity  # noqa: F401
 from .ptq import QuantLayer, layer_labels, layer_names, quant_layers, quantize_model, share_weights  # noqa: F401
 from .qat import quantization_aware_training  # noqa: F401
+from .sharing import bake_, share_  # noqa: F401
 from .sweep import load_mixed, load_ptq, load_qat, sweep_mixed, sweep_ptq, sweep_qat  # noqa: F401
 from .quant import (GRANULARITIES, RANGE_METHODS, SCHEMES, dequantize, fake_quantize,  # noqa: F401
                     fake_quantize_ste, kmeans_codebook, qparams, qrange, quantize, quantize_symmetric,

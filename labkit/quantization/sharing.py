@@ -1,4 +1,5 @@
-"""Weight sharing with centroid fine-tuning (Deep Compression, Han et al., ICLR 2016, section 3).
+"""Weight sharing with centroid fine-tuning (Deep Compression, Han et al., ICLR 2016, section 3):
+k-means quantization-aware training (notebook 03), the middle stage of Deep Compression (notebook 08).
 
 ``share_(model, bits)`` clusters each layer's nonzero weights by 1-D k-means
 (``labkit.quantization.quant.kmeans_codebook``) and re-parametrises the layer: its weight becomes
@@ -15,7 +16,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..layers import get_layer
-from ..quantization import quant
+from . import quant
 
 
 class Shared(nn.Module):
