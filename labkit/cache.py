@@ -100,6 +100,10 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
                 "eval_limit": 200, "repeats": 2, "progress": False},
           view="labkit.lowrank.sweep:view",
           about="SVD / Tucker-2 / CP factorized CNNs fine-tuned over seeds, and the thin baseline"),
+    Sweep("nas-ground-truth", "07_nas_ground_truth.json", "07_nas", "labkit.nas.truth:recipe",
+          tiny={"n": 2, "seeds": [0], "budget": {"images": 256, "eval_images": 200}},
+          view="labkit.nas.truth:view", device="cpu",
+          about="NAS ground truth: architectures spanning the space, each trained briefly over two seeds"),
 )}
 
 

@@ -1,0 +1,1 @@
+"""NAS (notebook 07)."""
