@@ -104,6 +104,10 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
           tiny={"n": 2, "seeds": [0], "budget": {"images": 256, "eval_images": 200}},
           view="labkit.nas.truth:view", device="cpu",
           about="NAS ground truth: architectures spanning the space, each trained briefly over two seeds"),
+    Sweep("nas-latency", "07_nas_latency.json", "07_nas", "labkit.nas.latency:recipe",
+          tiny={"n_fit": 3, "n_test": 3, "repeats": 2, "lut_repeats": 1, "progress": False},
+          view="labkit.nas.latency:view", device="cpu",
+          about="NAS latency LUT: every block of the space timed on this CPU, validated end to end vs a FLOPs fit"),
 )}
 
 

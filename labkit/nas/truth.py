@@ -1,8 +1,8 @@
 """Ground truth for notebook 07: architectures of the space, each trained with one fixed short
 budget over two seeds (``python -m labkit sweep nas-ground-truth`` caches it).
 
-The budget (``BUDGET``): one pass over the first 8,000 training images, batch 64 (125 steps), Adam
-at lr 4e-3 with a cosine decay; accuracy on the first 3,000 images of the held-out ``val`` part of
+The budget (``BUDGET``): one pass over the first 4,000 training images, batch 64 (63 steps), Adam
+at lr 4e-3 with a cosine decay; accuracy on the first 2,000 images of the held-out ``val`` part of
 the training set (``labkit.data.SUBSETS``), never the test set, so choosing an architecture by it
 leaves the test set for the final report. Every row also keeps the training loss of each step: the
 convergence-speed proxy (Ru et al. 2021, "Speedy Performance Estimation for NAS") is the sum of
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from .. import points
 from . import space
 
-BUDGET = {"images": 8000, "batch_size": 64, "lr": 4e-3, "epochs": 1, "eval_images": 3000}
+BUDGET = {"images": 4000, "batch_size": 64, "lr": 4e-3, "epochs": 1, "eval_images": 2000}
 SEEDS = (0, 1)
 N_ARCHS = 40
 
