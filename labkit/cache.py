@@ -105,9 +105,13 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
           view="labkit.nas.truth:view", device="cpu",
           about="NAS ground truth: architectures spanning the space, each trained briefly over two seeds"),
     Sweep("nas-latency", "07_nas_latency.json", "07_nas", "labkit.nas.latency:recipe",
-          tiny={"n_fit": 3, "n_test": 3, "repeats": 2, "lut_repeats": 1, "progress": False},
+          tiny={"n_fit": 2, "n_test": 2, "repeats": 2, "lut_repeats": 1, "whole_space": False, "progress": False},
           view="labkit.nas.latency:view", device="cpu",
           about="NAS latency LUT: every block of the space timed on this CPU, validated end to end vs a FLOPs fit"),
+    Sweep("nas-search", "07_nas_search.json", "07_nas", "labkit.nas.search:recipe",
+          tiny={"n_trials": 3, "k": 2, "zoo_names": ["compact-w0.25"], "budget": {"images": 256, "eval_images": 200}},
+          view="labkit.nas.search:view", device="cpu",
+          about="NAS search: random vs NSGA-II (Optuna) under a LUT latency budget; found and zoo nets retrained"),
 )}
 
 

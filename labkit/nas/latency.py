@@ -99,27 +99,32 @@ def parse_key(name: str) -> Key:
     return (parts[0], *map(int, parts[1:]))
 
 
-def measure_keys(todo: Sequence[Key], repeats: int = 15, chunk: int = 24, progress: bool = False) -> dict[Key, float]:
-    """Median ms of each key's module on its input, timed interleaved within chunks of ``chunk``
-    keys (``metrics.compare_latency``); each chunk mixes the shuffled keys so slow and fast blocks,
-    and the machine's drifts, are spread alike."""
+STATS = ("median", "min")
+
+
+def measure_keys(todo: Sequence[Key], repeats: int = 15, chunk: int = 24, progress: bool = False) -> dict[str, dict]:
+    """``{"median": {key: ms}, "min": {key: ms}}``: each key's module timed on its input, interleaved
+    within chunks of ``chunk`` shuffled keys, so slow and fast blocks, and the machine's drifts,
+    are spread alike. The median is the usual statistic; on a shared, overloaded CPU most samples
+    are pre-empted and the minimum is what the block costs when it runs."""
     order = list(todo)
     random.Random(0).shuffle(order)
-    out: dict[Key, float] = {}
+    out: dict[str, dict] = {s: {} for s in STATS}
     chunks = [order[i:i + chunk] for i in range(0, len(order), chunk)]
     if progress:
         from tqdm.auto import tqdm
         chunks = tqdm(chunks, desc="LUT")
     for part in chunks:
-        times = _interleaved({key_name(k): (module(k), input_size(k)) for k in part}, repeats)
-        out.update({parse_key(n): ms for n, ms in times.items()})
+        times = interleaved({key_name(k): (module(k), input_size(k)) for k in part}, repeats)
+        for s in STATS:
+            out[s].update({parse_key(n): t[s] for n, t in times.items()})
     return out
 
 
-def _interleaved(models: dict[str, tuple[nn.Module, tuple]], repeats: int, min_sample_s: float = 0.002,
-                 warmup: int = 3) -> dict[str, float]:
-    """``metrics.compare_latency`` for modules with different input shapes: median ms of each,
-    timed round-robin (A, B, C, A, B, C, ...), each sample ``number`` calls long."""
+def interleaved(models: dict[str, tuple[nn.Module, tuple]], repeats: int, min_sample_s: float = 0.002,
+                warmup: int = 3) -> dict[str, dict]:
+    """``metrics.compare_latency`` for modules with different input shapes: ``{name: {"median": ms,
+    "min": ms}}``, timed round-robin (A, B, C, A, B, C, ...), each sample ``number`` calls long."""
     import statistics
     import time
     xs = {n: torch.randn(*shape) for n, (m, shape) in models.items()}
@@ -138,7 +143,7 @@ def _interleaved(models: dict[str, tuple[nn.Module, tuple]], repeats: int, min_s
                 for _ in range(k):
                     m(xs[n])
                 samples[n].append((time.perf_counter() - t0) / k)
-    return {n: statistics.median(v) * 1e3 for n, v in samples.items()}
+    return {n: {"median": statistics.median(v) * 1e3, "min": min(v) * 1e3} for n, v in samples.items()}
 
 
 def predict(lut: dict, arch, batch: int = 1) -> float:
@@ -153,11 +158,12 @@ def predict(lut: dict, arch, batch: int = 1) -> float:
     return total
 
 
-def measure_archs(archs: Sequence, batch: int = 1, repeats: int = 15) -> list[float]:
-    """Median end-to-end ms of each architecture (random weights), all timed interleaved in one run."""
-    models = {str(i): space.build(a).eval() for i, a in enumerate(archs)}
-    times = metrics.compare_latency(models, (batch, 1, IMAGE, IMAGE), repeats=repeats)
-    return [times[str(i)].median_ms for i in range(len(archs))]
+def measure_archs(archs: Sequence, batch: int = 1, repeats: int = 15) -> list[dict]:
+    """``{"median": ms, "min": ms}`` end to end for each architecture (random weights), all timed
+    interleaved in one run."""
+    models = {str(i): (space.build(a).eval(), (batch, 1, IMAGE, IMAGE)) for i, a in enumerate(archs)}
+    times = interleaved(models, repeats)
+    return [times[str(i)] for i in range(len(archs))]
 
 
 def flops_fit(macs: Iterable[float], ms: Iterable[float]) -> tuple[float, float]:
@@ -180,16 +186,13 @@ def summary(predicted: Sequence[float], measured: Sequence[float]) -> dict:
             "median_error_pct": float(100 * np.median(e))}
 
 
-def recipe(batch: int = 1, n_fit: int = 30, n_test: int = 50, repeats: int = 15, lut_repeats: int = 15,
-           seed: int = 1234, progress: bool = True, log=print):
-    """Measure the whole LUT of the space at ``batch``, then ``n_fit + n_test`` random architectures
-    end to end (interleaved); the FLOPs fit uses the first ``n_fit``, both models are tested on the
-    other ``n_test`` (held out: never used to build either model)."""
+def recipe(batch: int = 1, n_fit: int = 30, n_test: int = 50, repeats: int = 21, lut_repeats: int = 9,
+           seed: int = 1234, whole_space: bool = True, progress: bool = True, log=print):
+    """Measure the LUT at ``batch`` (every key of the space, or with ``whole_space=False`` only the
+    keys of the architectures below: a quick smoke test), then ``n_fit + n_test`` random
+    architectures end to end (interleaved); the FLOPs fit uses the first ``n_fit``, both models are
+    tested on the other ``n_test`` (held out: never used to build either model)."""
     import time
-    t0 = time.perf_counter()
-    lut = measure_keys(all_keys(batch), repeats=lut_repeats, progress=progress)
-    lut_s = time.perf_counter() - t0
-    log(f"LUT: {len(lut)} entries in {lut_s:.0f} s")
     rng = random.Random(seed)
     archs, seen = [], set()
     while len(archs) < n_fit + n_test:
@@ -197,25 +200,33 @@ def recipe(batch: int = 1, n_fit: int = 30, n_test: int = 50, repeats: int = 15,
         if a not in seen:
             seen.add(a)
             archs.append(a)
+    todo = all_keys(batch) if whole_space else sorted({k for a in archs for k in keys(a, batch)}, key=repr)
+    t0 = time.perf_counter()
+    lut = measure_keys(todo, repeats=lut_repeats, progress=progress)
+    lut_s = time.perf_counter() - t0
+    log(f"LUT: {len(lut['median'])} entries in {lut_s:.0f} s")
     ms = measure_archs(archs, batch, repeats)
     rows = []
     for i, (a, m) in enumerate(zip(archs, ms)):
         net = space.build(a)
         rows.append({"config": {"index": i, "arch_name": space.describe(a), "split": "fit" if i < n_fit else "test"},
-                     "arch": [list(r) for r in a], "latency_ms": m, "lut_ms": predict(lut, a, batch),
+                     "arch": [list(r) for r in a], "latency_ms": m["median"], "latency_min_ms": m["min"],
+                     "lut_ms": predict(lut["median"], a, batch), "lut_min_ms": predict(lut["min"], a, batch),
                      "macs": metrics.count_macs(net), "params": metrics.count_params(net)})
     params = {"batch": batch, "n_fit": n_fit, "n_test": n_test, "repeats": repeats, "lut_repeats": lut_repeats,
-              "seed": seed, "lut_entries": len(lut), "lut_seconds": round(lut_s, 1)}
-    return rows, params, {"lut": {key_name(k): round(v, 6) for k, v in sorted(lut.items(), key=lambda kv: repr(kv[0]))}}
+              "seed": seed, "whole_space": whole_space, "lut_entries": len(lut["median"]), "lut_seconds": round(lut_s, 1)}
+    return rows, params, {f"lut_{s}": {key_name(k): round(v, 6) for k, v in sorted(lut[s].items(), key=lambda kv: repr(kv[0]))}
+                          for s in STATS}
 
 
 def view(doc: dict) -> dict:
-    """``{"lut": {key: ms}, "fit": rows, "test": rows, "params", ...metadata}``; each row with
-    ``arch`` (a tuple), ``latency_ms`` (end to end), ``lut_ms``, ``macs``, ``params``."""
+    """``{"lut": {"median": {key: ms}, "min": {key: ms}}, "fit": rows, "test": rows, "params", ...metadata}``;
+    each row with ``arch`` (a tuple), ``latency_ms`` / ``latency_min_ms`` (end to end, median / min),
+    ``lut_ms`` / ``lut_min_ms`` (the LUT's sums), ``macs``, ``params``."""
     from .. import cache
     rows = [{**r, "arch": space.canonical(r["arch"])} for r in doc["rows"]]
     return {**cache.meta(doc), "params": doc["params"],
-            "lut": {parse_key(k): v for k, v in doc["extra"]["lut"].items()},
+            "lut": {s: {parse_key(k): v for k, v in doc["extra"][f"lut_{s}"].items()} for s in STATS},
             "fit": [r for r in rows if r["config"]["split"] == "fit"],
             "test": [r for r in rows if r["config"]["split"] == "test"]}
 
@@ -224,3 +235,10 @@ def load_sweep(path=None) -> dict:
     """The cached LUT and its validation (``python -m labkit sweep nas-latency``)."""
     from .. import cache
     return view(cache.load("nas-latency", path))
+
+
+def overhead(fit_rows: Sequence[dict], measured: str = "latency_min_ms", predicted: str = "lut_min_ms") -> float:
+    """The network's own cost that the blocks timed alone miss (the head's and the container's
+    calls, caches warmed across blocks): the median of measured minus LUT over ``fit_rows``, one
+    constant fitted on the same architectures as the FLOPs model's two."""
+    return float(np.median([r[measured] - r[predicted] for r in fit_rows]))

@@ -46,13 +46,15 @@ def train_arch(arch, seed: int = 0, budget: dict | None = None, progress: bool =
 
 
 def recipe(n: int = N_ARCHS, seeds: Sequence[int] = SEEDS, budget: dict | None = None, seed: int = 0,
-           done: list | None = None, checkpoint=None, log=print):
+           reverse: bool = False, done: list | None = None, checkpoint=None, log=print):
     """``n`` architectures spanning the space (``space.spanning(n, seed)``), each trained with
-    ``budget`` once per seed; one row per (architecture, seed), resumable."""
+    ``budget`` once per seed; one row per (architecture, seed), resumable. ``reverse``: from the
+    last architecture down (a second worker meets the first in the middle; ``merge`` joins them)."""
     b = {**BUDGET, **(budget or {})}
     rows = list(done or [])
     have = {(r["config"]["index"], r["config"]["seed"]) for r in rows}
-    for i, arch in enumerate(space.spanning(n, seed)):
+    todo = list(enumerate(space.spanning(n, seed)))
+    for i, arch in (todo[::-1] if reverse else todo):
         for s in seeds:
             if (i, s) in have:
                 continue
@@ -63,8 +65,25 @@ def recipe(n: int = N_ARCHS, seeds: Sequence[int] = SEEDS, budget: dict | None =
             log(f"{i:3d} seed {s}: {rows[-1]['accuracy_pct']:.2f} %  {seconds:.1f} s  {space.describe(arch)}")
             if checkpoint:
                 checkpoint(rows)
-    params = {"n": n, "seeds": list(seeds), "space_seed": seed, "budget": b, "space_size": space.size()}
-    return rows, params, {}
+    params = {"n": n, "seeds": list(seeds), "space_seed": seed, "budget": b, "space_size": space.size(), "workers": 1}
+    return sorted(rows, key=lambda r: (r["config"]["index"], r["config"]["seed"])), params, {}
+
+
+def merge(parts: Sequence[list], n: int = N_ARCHS, seeds: Sequence[int] = SEEDS, seconds: float | None = None,
+          seed: int = 0) -> dict:
+    """The cached document from the rows of several workers (each (index, seed) once), or a one-line
+    error naming what is missing."""
+    from .. import cache
+    rows = {}
+    for part in parts:
+        for r in part:
+            rows.setdefault((r["config"]["index"], r["config"]["seed"]), r)
+    missing = [(i, s) for i in range(n) for s in seeds if (i, s) not in rows]
+    if missing:
+        raise ValueError(f"{len(missing)} (architecture, seed) runs are missing, e.g. {missing[:3]}: let the workers finish")
+    params = {"n": n, "seeds": list(seeds), "space_seed": seed, "budget": dict(BUDGET), "space_size": space.size(),
+              "workers": len(parts)}
+    return cache.document("nas-ground-truth", ([rows[k] for k in sorted(rows)], params, {}), seconds=seconds)
 
 
 def view(doc: dict) -> dict:
@@ -90,3 +109,33 @@ def load_sweep(path=None) -> dict:
     """The cached ground truth (``python -m labkit sweep nas-ground-truth``) in the shape of ``view``."""
     from .. import cache
     return view(cache.load("nas-ground-truth", path))
+
+
+def early_losses(arch, k: int, seed: int = 0, budget: dict | None = None) -> list[float]:
+    """The first ``k`` training losses of ``arch`` under the ground truth's budget (same data order,
+    optimiser and schedule, stopped after ``k`` steps): the convergence proxy of an architecture
+    that is not in the ground truth, for ``k / steps`` of its training cost."""
+    import math
+
+    import torch
+
+    from ..data import loader
+    from ..env import seed_everything
+    b = {**BUDGET, **(budget or {})}
+    seed_everything(seed)
+    model = space.build(arch).train()
+    data = loader("train", b["batch_size"], shuffle=True, limit=b["images"], device="cpu", seed=seed)
+    total = max(1, math.ceil(b["epochs"] * len(data)))
+    opt = torch.optim.Adam(model.parameters(), lr=b["lr"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    losses = []
+    for x, y in data:
+        if len(losses) >= k:
+            break
+        value = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(value.detach()))
+    return losses
