@@ -109,7 +109,8 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
           view="labkit.nas.latency:view", device="cpu",
           about="NAS latency LUT: every block of the space timed on this CPU, validated end to end vs a FLOPs fit"),
     Sweep("nas-search", "07_nas_search.json", "07_nas", "labkit.nas.search:recipe",
-          tiny={"n_trials": 3, "k": 2, "zoo_names": ["compact-w0.25"], "budget": {"images": 256, "eval_images": 200}},
+          tiny={"n_trials": 3, "k": 2, "quantile": 0.99, "zoo_names": ["compact-w0.25"], "test_limit": 200,
+                "budget": {"images": 256, "eval_images": 200}},
           view="labkit.nas.search:view", device="cpu",
           about="NAS search: random vs NSGA-II (Optuna) under a LUT latency budget; found and zoo nets retrained"),
 )}

@@ -52,7 +52,7 @@ def synflow(model: nn.Module, batch) -> float:
             p.abs_()
     x = torch.ones((1, *batch[0].shape[1:]), dtype=torch.float64)
     net(x).sum().backward()
-    return float(sum(float((w * w.grad).abs().sum()) for w in _weights(net) if w.grad is not None))
+    return float(sum(float((w.detach() * w.grad).abs().sum()) for w in _weights(net) if w.grad is not None))
 
 
 def _loss_grads(model: nn.Module, batch) -> nn.Module:
@@ -64,7 +64,7 @@ def _loss_grads(model: nn.Module, batch) -> nn.Module:
 
 def snip(model: nn.Module, batch) -> float:
     net = _loss_grads(model, batch)
-    return float(sum(float((w * w.grad).abs().sum()) for w in _weights(net) if w.grad is not None))
+    return float(sum(float((w.detach() * w.grad).abs().sum()) for w in _weights(net) if w.grad is not None))
 
 
 def grad_norm(model: nn.Module, batch) -> float:

@@ -43,12 +43,20 @@ def _constraint(trial):
     return [trial.user_attrs["latency_ms"] - trial.user_attrs["budget_ms"]]
 
 
+def _set_constraint_api() -> bool:
+    """Optuna >= 5 takes constraints from ``trial.set_constraint``; 4.x from the sampler's ``constraints_func``."""
+    import optuna
+    return hasattr(optuna.trial.Trial, "set_constraint")
+
+
 def make_sampler(name: str, seed: int = 0, population: int = 10):
     import optuna
     from ..validate import choice
     choice(name, SAMPLERS, "sampler")
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    if _set_constraint_api():
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
     return optuna.samplers.NSGAIISampler(population_size=population, seed=seed, constraints_func=_constraint)
 
 
@@ -70,6 +78,8 @@ def objective(score: Callable, latency: Callable, budget_ms: float):
         trial.set_user_attr("arch", space.describe(arch))
         trial.set_user_attr("latency_ms", ms)
         trial.set_user_attr("budget_ms", float(budget_ms))
+        if _set_constraint_api():
+            trial.set_constraint("latency", ms - float(budget_ms))      # <= 0: feasible (NSGA-II: constrained domination)
         return float(score(arch)), ms
     return run
 
@@ -147,7 +157,8 @@ def space_budget(lut: dict, q: float = 0.3, n: int = 500, seed: int = 7) -> floa
 
 
 def recipe(n_trials: int = 40, k: int = K_STEPS, quantile: float = 0.3, seed: int = 0, samplers=SAMPLERS,
-           zoo_names=ZOO, retrain_seeds=(0,), budget: dict | None = None, stat: str = "min", log=print):
+           zoo_names=ZOO, retrain_seeds=(0,), budget: dict | None = None, stat: str = "min",
+           test_limit: int | None = None, log=print):
     """Random search vs NSGA-II, ``n_trials`` each (equal budgets), maximising the convergence proxy
     (``truth.early_losses``, k steps) and minimising the LUT latency (the ``nas-latency`` cache, its
     ``stat`` table) under a budget (the ``quantile`` of the space's LUT latencies), each study in its
@@ -177,7 +188,8 @@ def recipe(n_trials: int = 40, k: int = K_STEPS, quantile: float = 0.3, seed: in
             extra["trials"][name] = [{"number": t["number"], "arch": [list(r) for r in t["arch"]], "score": t["score"],
                                       "latency_ms": t["latency_ms"]} for t in got]
             found[name] = best_feasible(got, budget_ms)
-            log(f"{name}: best feasible {found[name]['score']:.3f} {space.describe(found[name]['arch'])}")
+            f = found[name]
+            log(f"{name}: " + (f"best feasible {f['score']:.3f} {space.describe(f['arch'])}" if f else "nothing feasible"))
     rows = []
     todo = [(f"found-{n}", space.build, f["arch"]) for n, f in found.items() if f] + \
            [(z, lambda a: zoo.build(a), z) for z in zoo_names]
@@ -193,7 +205,7 @@ def recipe(n_trials: int = 40, k: int = K_STEPS, quantile: float = 0.3, seed: in
                 train(model, epochs=b["epochs"], lr=b["lr"], batch_size=b["batch_size"], limit=b["images"], seed=s,
                       progress=False)
                 val = evaluate(model, subset("val", limit=b["eval_images"], batch_size=1000))
-            test = float(evaluate(model, "test"))
+            test = float(evaluate(model, "test", limit=test_limit))
             rows.append(points.make({"kind": "found" if label.startswith("found") else "zoo", "name": label, "seed": s,
                                      "arch_name": space.describe(what) if label.startswith("found") else label},
                                     model, test, val_accuracy_pct=round(float(val), 4),
@@ -201,7 +213,7 @@ def recipe(n_trials: int = 40, k: int = K_STEPS, quantile: float = 0.3, seed: in
                                     params=metrics.count_params(model)))
             log(f"{label} seed {s}: val {float(val):.2f} %, test {test:.2f} %")
     params = {"n_trials": n_trials, "k": k, "quantile": quantile, "seed": seed, "samplers": list(samplers),
-              "zoo": list(zoo_names), "retrain_seeds": list(retrain_seeds), "stat": stat,
+              "zoo": list(zoo_names), "retrain_seeds": list(retrain_seeds), "stat": stat, "test_limit": test_limit,
               "budget": {**truth.BUDGET, **(budget or {})}}
     return rows, params, extra
 
