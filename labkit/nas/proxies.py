@@ -134,3 +134,17 @@ def score_all(model_fn: Callable[[], nn.Module], batch, names=tuple(ZERO_COST), 
         scores[name] = ZERO_COST[name](model, batch)
         seconds[name] = time.process_time() - t0
     return scores, seconds
+
+
+def score_archs(archs, batch, names=tuple(ZERO_COST), progress: bool = False) -> tuple[dict, dict]:
+    """``({proxy: [score per arch]}, {proxy: mean CPU seconds per arch})`` of every zero-cost proxy."""
+    from tqdm.auto import tqdm
+    from . import space
+    scores = {n: [] for n in names}
+    seconds = {n: 0.0 for n in names}
+    for a in tqdm(archs, desc="proxies", disable=not progress):
+        s, t = score_all(lambda: space.build(a), batch, names)
+        for n in names:
+            scores[n].append(s[n])
+            seconds[n] += t[n] / len(archs)
+    return scores, seconds

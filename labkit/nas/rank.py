@@ -42,3 +42,14 @@ def partial_tau(x, y, z) -> float:
     txy, txz, tyz = kendall_tau(x, y), kendall_tau(x, z), kendall_tau(y, z)
     den = np.sqrt((1 - txz ** 2) * (1 - tyz ** 2))
     return float((txy - txz * tyz) / den) if den > 0 else float("nan")
+
+
+def report(scores: dict, truth, control, reps: int = 1000) -> dict:
+    """``{proxy: {"tau", "ci": [lo, hi], "partial_tau_params"}}``: each proxy's Kendall tau against
+    ``truth``, its 95 % bootstrap interval, and its partial tau controlling for ``control`` (the
+    parameter counts)."""
+    out = {}
+    for name, s in scores.items():
+        lo, hi = bootstrap_ci(s, truth, reps)
+        out[name] = {"tau": kendall_tau(s, truth), "ci": [lo, hi], "partial_tau_params": partial_tau(s, truth, control)}
+    return out
