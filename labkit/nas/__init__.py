@@ -17,3 +17,22 @@ def __getattr__(name: str):
         from . import widgets
         return getattr(widgets, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def write_findings(findings: dict, name: str = "07_nas_findings.json"):
+    """Write the notebook's findings (``{"proxies": ..., "latency_lut": ..., "ground_truth": ...}``)
+    as JSON next to its results record (``labkit.paths.results_dir()``), atomically; returns the path."""
+    import math
+
+    from ..cache import write
+    from ..paths import results_dir
+
+    def plain(v):      # NaN (e.g. the partial tau of params given params) is not JSON: null
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return float(v) if hasattr(v, "__float__") and not isinstance(v, (int, bool)) else v
+    return write(plain(findings), results_dir() / name)

@@ -140,9 +140,8 @@ if __name__ == "__main__":      # python -m labkit.nas.search STORAGE NAME N_TRI
 
 
 # ---------------------------------------------------------------- the cached search (nas-search)
-ZOO = ("compact-w0.25", "compact-w0.5", "compact-w0.75", "compact-w1.0", "compact-ds", "compact-mb3",
-       "compact-shuffle", "compact-ghost", "compact-sandglass")
-K_STEPS = 20          # the convergence proxy the search maximises: minus the sum of the first 20 training losses
+ZOO = ("compact-w0.5", "compact-w1.0", "compact-ds", "compact-mb3", "compact-ghost")
+K_STEPS = 10          # the convergence proxy the search maximises: minus the sum of the first 10 training losses
 
 
 def space_budget(lut: dict, q: float = 0.3, n: int = 500, seed: int = 7) -> float:
@@ -156,7 +155,7 @@ def space_budget(lut: dict, q: float = 0.3, n: int = 500, seed: int = 7) -> floa
     return float(np.quantile([predict(lut, space.sample(rng)) for _ in range(n)], q))
 
 
-def recipe(n_trials: int = 40, k: int = K_STEPS, quantile: float = 0.3, seed: int = 0, samplers=SAMPLERS,
+def recipe(n_trials: int = 24, k: int = K_STEPS, quantile: float = 0.3, seed: int = 0, samplers=SAMPLERS,
            zoo_names=ZOO, retrain_seeds=(0,), budget: dict | None = None, stat: str = "min",
            test_limit: int | None = None, log=print):
     """Random search vs NSGA-II, ``n_trials`` each (equal budgets), maximising the convergence proxy
