@@ -70,9 +70,10 @@ def recipe(n: int = N_ARCHS, seeds: Sequence[int] = SEEDS, budget: dict | None =
 
 
 def merge(parts: Sequence[list], n: int = N_ARCHS, seeds: Sequence[int] = SEEDS, seconds: float | None = None,
-          seed: int = 0) -> dict:
-    """The cached document from the rows of several workers (each (index, seed) once), or a one-line
-    error naming what is missing."""
+          seed: int = 0, threads: int = 1) -> dict:
+    """The cached document from the rows of several workers (each (index, seed) once, each worker at
+    ``threads`` threads; ``seconds``: the wall time from the first start to the last row), or a
+    one-line error naming what is missing."""
     from .. import cache
     rows = {}
     for part in parts:
@@ -83,7 +84,8 @@ def merge(parts: Sequence[list], n: int = N_ARCHS, seeds: Sequence[int] = SEEDS,
         raise ValueError(f"{len(missing)} (architecture, seed) runs are missing, e.g. {missing[:3]}: let the workers finish")
     params = {"n": n, "seeds": list(seeds), "space_seed": seed, "budget": dict(BUDGET), "space_size": space.size(),
               "workers": len(parts)}
-    return cache.document("nas-ground-truth", ([rows[k] for k in sorted(rows)], params, {}), seconds=seconds)
+    return cache.document("nas-ground-truth", ([rows[k] for k in sorted(rows)], params, {}), seconds=seconds,
+                          threads=threads)
 
 
 def view(doc: dict) -> dict:
