@@ -35,6 +35,7 @@ WIDGETS = {
     "05 temperature": "labkit.ui.catalogue:temperature",
     "05 distillation sweeps": "labkit.ui.catalogue:distillation_sweeps",
     "06 low rank": "labkit.lowrank.widgets:bench_widgets",
+    "07 nas": "labkit.nas.widgets:bench_widgets",
     "08 joint byte budget": "labkit.joint.widgets:bench_widgets",
     "10 harm": "labkit.harm.widgets:bench_widgets",
 }

@@ -1,0 +1,232 @@
+"""Search strategies on Optuna (Akiba et al., KDD 2019): random search and NSGA-II (Deb et al.
+2002), multi-objective (a cheap accuracy estimate up, the LUT's latency down) under a latency
+constraint, at equal budgets.
+
+Storage: every study lives in a database. The default is an embedded SQLite file
+(``sqlite:///build/nas/study.db``): nothing to install, and several worker processes on one
+machine can share it (``optimize`` in each, the same ``study_name`` and URL). To scale to many
+machines, point every worker at one shared server with the same code, e.g.
+``postgresql://user:password@host:5432/optuna`` or ``mysql+pymysql://user:password@host/optuna``
+(SQLAlchemy URLs; the server and its driver are installed separately).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from . import space
+
+SAMPLERS = ("random", "nsga2")
+
+
+def default_storage() -> str:
+    """``sqlite:///<repo>/build/nas/study.db`` (the folder is made)."""
+    from ..paths import ROOT
+    folder = ROOT / "build" / "nas"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'study.db'}"
+
+
+def suggest(trial) -> tuple:
+    """An architecture of the space, one categorical parameter per decision (``space.as_params`` names)."""
+    params = {}
+    for s in range(len(space.STRIDES)):
+        c = space.choices(s)
+        params[f"s{s}_op"] = trial.suggest_categorical(f"s{s}_op", [space.op_name(*o) for o in c["op"]])
+        params[f"s{s}_width"] = trial.suggest_categorical(f"s{s}_width", list(c["width"]))
+        params[f"s{s}_depth"] = trial.suggest_categorical(f"s{s}_depth", list(c["depth"]))
+        params[f"s{s}_kernel"] = trial.suggest_categorical(f"s{s}_kernel", list(c["kernel"]))
+    return space.from_params(params)
+
+
+def _constraint(trial):
+    return [trial.user_attrs["latency_ms"] - trial.user_attrs["budget_ms"]]
+
+
+def _set_constraint_api() -> bool:
+    """Optuna >= 5 takes constraints from ``trial.set_constraint``; 4.x from the sampler's ``constraints_func``."""
+    import optuna
+    return hasattr(optuna.trial.Trial, "set_constraint")
+
+
+def make_sampler(name: str, seed: int = 0, population: int = 10):
+    import optuna
+    from ..validate import choice
+    choice(name, SAMPLERS, "sampler")
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if _set_constraint_api():
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
+    return optuna.samplers.NSGAIISampler(population_size=population, seed=seed, constraints_func=_constraint)
+
+
+def study(name: str, sampler: str = "nsga2", seed: int = 0, storage: str | None = None, population: int = 10):
+    """A two-objective study (maximize the score, minimize latency) in ``storage`` (default: the
+    embedded SQLite file), created or, when it exists, loaded: workers share it by name and URL."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(study_name=name, storage=storage or default_storage(), load_if_exists=True,
+                               directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed, population))
+
+
+def objective(score: Callable, latency: Callable, budget_ms: float):
+    """An Optuna objective: ``score(arch)`` (higher is better) and ``latency(arch)`` in ms; the
+    architecture, its latency and the budget are kept as user attributes."""
+    def run(trial):
+        arch = suggest(trial)
+        ms = float(latency(arch))
+        trial.set_user_attr("arch", space.describe(arch))
+        trial.set_user_attr("latency_ms", ms)
+        trial.set_user_attr("budget_ms", float(budget_ms))
+        if _set_constraint_api():
+            trial.set_constraint("latency", ms - float(budget_ms))      # <= 0: feasible (NSGA-II: constrained domination)
+        return float(score(arch)), ms
+    return run
+
+
+def trials(st) -> list[dict]:
+    """The finished trials as ``{"number", "arch", "score", "latency_ms", "feasible"}``."""
+    import optuna
+    out = []
+    for t in st.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        out.append({"number": t.number, "arch": space.from_params(t.params), "score": t.values[0],
+                    "latency_ms": t.values[1], "feasible": t.user_attrs["latency_ms"] <= t.user_attrs["budget_ms"]})
+    return out
+
+
+def pareto(points: list[dict], score: str = "score", latency: str = "latency_ms") -> list[dict]:
+    """The points no other point beats on both (higher ``score``, lower ``latency``), by latency."""
+    front = [p for p in points if not any(q[score] >= p[score] and q[latency] <= p[latency] and
+                                          (q[score] > p[score] or q[latency] < p[latency]) for q in points)]
+    return sorted(front, key=lambda p: p[latency])
+
+
+def hypervolume(points: list[dict], ref_score: float, ref_latency: float, score: str = "score",
+                latency: str = "latency_ms") -> float:
+    """The area dominated by the points (score up, latency down) above ``ref_score`` and left of
+    ``ref_latency``: one number for a whole front (a larger front is better)."""
+    front = [p for p in pareto(points, score, latency) if p[score] > ref_score and p[latency] < ref_latency]
+    area = 0.0
+    xs = sorted(front, key=lambda p: p[latency])
+    for i, p in enumerate(xs):
+        right = xs[i + 1][latency] if i + 1 < len(xs) else ref_latency
+        area += (right - p[latency]) * (p[score] - ref_score)   # on a front, scores rise with latency
+    return float(area)
+
+
+def best_feasible(points: list[dict], budget_ms: float, score: str = "score") -> dict | None:
+    ok = [p for p in points if p["latency_ms"] <= budget_ms]
+    return max(ok, key=lambda p: p[score]) if ok else None
+
+
+def worker(storage: str, name: str, n_trials: int, budget_ms: float, seed: int) -> int:
+    """One worker process of a shared study (used by the two-worker test): a cheap analytic score
+    (minus the parameter count in thousands) and the MACs as latency; returns trials it ran."""
+    from .. import metrics
+
+    def score(arch):
+        return -metrics.count_params(space.build(arch)) / 1e3
+
+    def latency(arch):
+        return metrics.count_macs(space.build(arch)) / 1e6
+    st = study(name, "nsga2", seed, storage)
+    st.optimize(objective(score, latency, budget_ms), n_trials=n_trials)
+    return n_trials
+
+
+if __name__ == "__main__":      # python -m labkit.nas.search STORAGE NAME N_TRIALS BUDGET SEED
+    import sys
+    worker(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
+
+
+# ---------------------------------------------------------------- the cached search (nas-search)
+ZOO = ("compact-w0.5", "compact-w1.0", "compact-ds", "compact-mb3", "compact-ghost")
+K_STEPS = 10          # the convergence proxy the search maximises: minus the sum of the first 10 training losses
+
+
+def space_budget(lut: dict, q: float = 0.3, n: int = 500, seed: int = 7) -> float:
+    """A latency budget: the ``q`` quantile of the LUT latency of ``n`` random architectures."""
+    import random
+
+    import numpy as np
+
+    from .latency import predict
+    rng = random.Random(seed)
+    return float(np.quantile([predict(lut, space.sample(rng)) for _ in range(n)], q))
+
+
+def recipe(n_trials: int = 24, k: int = K_STEPS, quantile: float = 0.3, seed: int = 0, samplers=SAMPLERS,
+           zoo_names=ZOO, retrain_seeds=(0,), budget: dict | None = None, stat: str = "min",
+           test_limit: int | None = None, log=print):
+    """Random search vs NSGA-II, ``n_trials`` each (equal budgets), maximising the convergence proxy
+    (``truth.early_losses``, k steps) and minimising the LUT latency (the ``nas-latency`` cache, its
+    ``stat`` table) under a budget (the ``quantile`` of the space's LUT latencies), each study in its
+    own embedded SQLite file. Then the best feasible architecture of each sampler and the zoo's
+    compact architectures are trained from scratch with the ground truth's budget (``truth.train_arch``)
+    and evaluated on the validation images and the test set."""
+    import tempfile
+
+    from .. import metrics, points, zoo
+    from ..train import evaluate
+    from . import latency, truth
+    lut = latency.load_sweep()["lut"][stat]
+    budget_ms = space_budget(lut, quantile)
+    memo: dict = {}
+
+    def score(arch):
+        if arch not in memo:
+            memo[arch] = -sum(truth.early_losses(arch, k, seed=0, budget=budget))
+        return memo[arch]
+
+    found, extra = {}, {"trials": {}, "budget_ms": budget_ms}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in samplers:
+            st = study(f"{name}-{seed}", name, seed, f"sqlite:///{tmp}/{name}.db")
+            st.optimize(objective(score, lambda a: latency.predict(lut, a), budget_ms), n_trials=n_trials)
+            got = trials(st)
+            extra["trials"][name] = [{"number": t["number"], "arch": [list(r) for r in t["arch"]], "score": t["score"],
+                                      "latency_ms": t["latency_ms"]} for t in got]
+            found[name] = best_feasible(got, budget_ms)
+            f = found[name]
+            log(f"{name}: " + (f"best feasible {f['score']:.3f} {space.describe(f['arch'])}" if f else "nothing feasible"))
+    rows = []
+    todo = [(f"found-{n}", space.build, f["arch"]) for n, f in found.items() if f] + \
+           [(z, lambda a: zoo.build(a), z) for z in zoo_names]
+    for label, make, what in todo:
+        for s in retrain_seeds:
+            if label.startswith("found"):
+                model, val, losses, sec = truth.train_arch(what, s, budget)
+            else:
+                from ..data import subset
+                from ..train import train
+                b = {**truth.BUDGET, **(budget or {})}
+                model = make(what)
+                train(model, epochs=b["epochs"], lr=b["lr"], batch_size=b["batch_size"], limit=b["images"], seed=s,
+                      progress=False)
+                val = evaluate(model, subset("val", limit=b["eval_images"], batch_size=1000))
+            test = float(evaluate(model, "test", limit=test_limit))
+            rows.append(points.make({"kind": "found" if label.startswith("found") else "zoo", "name": label, "seed": s,
+                                     "arch_name": space.describe(what) if label.startswith("found") else label},
+                                    model, test, val_accuracy_pct=round(float(val), 4),
+                                    arch=[list(r) for r in what] if label.startswith("found") else None,
+                                    params=metrics.count_params(model)))
+            log(f"{label} seed {s}: val {float(val):.2f} %, test {test:.2f} %")
+    params = {"n_trials": n_trials, "k": k, "quantile": quantile, "seed": seed, "samplers": list(samplers),
+              "zoo": list(zoo_names), "retrain_seeds": list(retrain_seeds), "stat": stat, "test_limit": test_limit,
+              "budget": {**truth.BUDGET, **(budget or {})}}
+    return rows, params, extra
+
+
+def view(doc: dict) -> dict:
+    """``{"trials": {sampler: [...]}, "budget_ms", "found": rows, "zoo": rows, "params", ...metadata}``."""
+    from .. import cache
+    tr = {n: [{**t, "arch": space.canonical(t["arch"])} for t in ts] for n, ts in doc["extra"]["trials"].items()}
+    return {**cache.meta(doc), "params": doc["params"], "trials": tr, "budget_ms": doc["extra"]["budget_ms"],
+            "found": [r for r in doc["rows"] if r["config"]["kind"] == "found"],
+            "zoo": [r for r in doc["rows"] if r["config"]["kind"] == "zoo"]}
+
+
+def load_sweep(path=None) -> dict:
+    """The cached search (``python -m labkit sweep nas-search``)."""
+    from .. import cache
+    return view(cache.load("nas-search", path))
