@@ -35,6 +35,7 @@ WIDGETS = {
     "05 temperature": "labkit.ui.catalogue:temperature",
     "05 distillation sweeps": "labkit.ui.catalogue:distillation_sweeps",
     "06 low rank": "labkit.lowrank.widgets:bench_widgets",
+    "09 explorer": "labkit.explorer.widgets:bench_widgets",
 }
 
 
