@@ -7,11 +7,12 @@ the same-run baseline) → ``pareto`` (fronts per family, hypervolume, constrain
 ``compose`` (joint results vs the product of single-technique gains) → ``remeasure`` (one
 rebuilt model per family, timed side by side in one run) → ``widgets``.
 """
-from .audit import audit, disagreements, kendall_tau, record_points, table  # noqa: F401
+from .audit import audit, disagreements, kendall_tau, record_points, table, worst_pairs  # noqa: F401
 from .compose import compose, parts, report, verdict  # noqa: F401
 from .pareto import AXES, CHANCE_PCT, corner, front, fronts, hypervolume, query  # noqa: F401
+from . import records  # noqa: F401
 from .records import at_batch, entry, families, family_of, load, reference_folder, summary  # noqa: F401
-from .remeasure import REBUILD, audit_points, remeasure, representatives  # noqa: F401
+from .remeasure import REBUILD, audit_points, record_, remeasure, representatives  # noqa: F401
 
 _WIDGETS = ("explorer",)
 

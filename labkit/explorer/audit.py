@@ -79,9 +79,27 @@ def record_points(entries) -> list[dict]:
     return list(by_key.values())
 
 
-def table(result: dict, digits: int = 2) -> str:
-    """The audit as text: one line per pair of measures, tau, points, pairs ordered oppositely."""
+def table(result: dict, digits: int = 2, measured=()) -> str:
+    """The audit as text: one line per pair of measures, tau, points, pairs ordered oppositely.
+    A pair involving a measure in ``measured`` (timed in this run) prints its tau and count as
+    ``Approx`` (``≈``: they change from run to run and CPU to CPU)."""
+    from .. import verify
     from ..ui.plots import text_table
-    rows = [{"measures": f"{m1} vs {m2}", "tau": r["tau"], "points": r["n"],
-             "disagreeing pairs": f"{len(r['disagree'])} of {r['pairs']}"} for (m1, m2), r in result.items()]
-    return text_table(rows, {"measures": "s", "tau": f"+.{digits}f", "points": "d", "disagreeing pairs": "s"})
+    rows = []
+    for (m1, m2), r in result.items():
+        live = m1 in measured or m2 in measured
+        tau, dis = f"{r['tau']:+.{digits}f}", str(len(r["disagree"]))
+        rows.append({"measures": f"{m1} vs {m2}", "tau": f"{verify.MARK}{tau}" if live else tau, "points": r["n"],
+                     "disagreeing pairs": f"{verify.MARK if live else ''}{dis} of {r['pairs']}"})
+    return text_table(rows, {"measures": "s", "tau": "s", "points": "d", "disagreeing pairs": "s"})
+
+
+def worst_pairs(result: dict, per_pair: int = 2, values: bool = True) -> str:
+    """The strongest disagreements of each pair of measures as text: ``a`` vs ``b``, which measure
+    prefers which (the lower value of a cost, the higher of a gain), with both values."""
+    lines = []
+    for (m1, m2), r in result.items():
+        for p, q in r["disagree"][:per_pair]:
+            v = (f" ({m1} {p[m1]:.3g} vs {q[m1]:.3g}; {m2} {p[m2]:.3g} vs {q[m2]:.3g})" if values else "")
+            lines.append(f"{m1} vs {m2}: {p['label']}  |  {q['label']}{v}")
+    return "\n".join(lines)

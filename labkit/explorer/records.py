@@ -72,10 +72,11 @@ def name(e: dict, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def load(folder=None, own: bool = False) -> list[dict]:
+def load(folder=None, own: bool = False, exclude=()) -> list[dict]:
     """Every record row of ``folder`` (default: the committed records) as explorer points, less the
-    families in ``LEFT_OUT``. ``own=True`` adds this run's records (``$LABKIT_RESULTS``, when it is
-    another folder) with ``source="yours"``, beside the reference ones."""
+    families in ``LEFT_OUT`` and the notebooks in ``exclude`` (e.g. the explorer's own record).
+    ``own=True`` adds this run's records (``$LABKIT_RESULTS``, when it is another folder) with
+    ``source="yours"``, beside the reference ones."""
     folder = Path(folder) if folder else reference_folder()
     if not folder.is_dir() or not any(folder.glob("*.jsonl")):
         raise FileNotFoundError(f"no results records in {folder}: execute a notebook first (make notebooks)")
@@ -83,7 +84,7 @@ def load(folder=None, own: bool = False) -> list[dict]:
     mine = results_dir()
     if own and mine.resolve() != folder.resolve() and mine.is_dir():
         out += [entry(r, "yours") for r in record.read(None, mine)]
-    return [e for e in out if e["family"] not in LEFT_OUT]
+    return [e for e in out if e["family"] not in LEFT_OUT and e["notebook"] not in exclude]
 
 
 def families(entries) -> list[str]:
