@@ -14,7 +14,7 @@ from . import records  # noqa: F401
 from .records import at_batch, entry, families, family_of, load, reference_folder, summary  # noqa: F401
 from .remeasure import REBUILD, audit_points, record_, remeasure, representatives  # noqa: F401
 
-_WIDGETS = ("explorer",)
+_WIDGETS = ("explorer", "remeasure_live")
 
 
 def __getattr__(name: str):

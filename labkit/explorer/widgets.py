@@ -94,6 +94,10 @@ class Explorer(LiveWidget):
         self.plots: dict = {}
         controls = widgets.HBox([self.family_box, widgets.VBox([self.axis, self.max_kib, self.max_ms, self.min_acc])])
         self.children = [controls, self.choice, self.label, self.detail, widgets.HBox([self.button, self.progress]), self.out]
+        for name, w in (("families", self.family_box), ("axis", self.axis), ("max-kib", self.max_kib), ("max-ms", self.max_ms),
+                        ("min-acc", self.min_acc), ("choice", self.choice), ("label", self.label), ("figure", self.out),
+                        ("live", self.button)):
+            w.add_class(f"labkit-explorer-{name}")      # for the browser tests (tests/browser)
         for w in (self.family_box, self.axis, self.max_kib, self.max_ms, self.min_acc):
             w.observe(self._on_filter, names="value")
         self.choice.observe(self._on_choice, names="value")
@@ -248,3 +252,23 @@ def bench_widgets():
              {"max_ms": 1.0}, {"x": "latency_ms"}, {"min_acc": 90}, {"x": "rel_latency"},
              {"max_kib": None, "max_ms": None, "min_acc": None}, {"x": "size_bytes"}]
     return {"": (lambda: explorer(entries), moves)}
+
+
+def remeasure_live(progress, repeats: int = 5) -> list[dict]:
+    """The explorer's live run: rebuild one model per family (``remeasure.representatives``), time them
+    side by side with the CNN now at batch 1, and return them as entries (``source="live"``)."""
+    from . import remeasure
+    from .records import entry
+    progress(0.1, "rebuilding one model per family")
+    models, hows = remeasure.representatives()
+    progress(0.4, "timing side by side")
+    m = remeasure.remeasure(models, hows, batch_sizes=(1,), repeats=repeats)[1]
+    base = m["cnn"].as_dict()
+    out = []
+    for name, p in m.items():
+        row = {"notebook": "09_explorer", "technique": hows[name]["technique"],
+               "config": {**hows[name]["config"], "live": True}, **p.as_dict(),
+               **{f"baseline_{k}": v for k, v in base.items()}, "deployed_latency_ms": None, "deployed_runtime": None,
+               "batch_size": 1, "threads": 0, "device": "cpu", "torch": ""}
+        out.append(entry(row, "live"))
+    return [e for e in out if e["family"] not in NOT_TECHNIQUES]
