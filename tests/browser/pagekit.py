@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import socket
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def serve(argv: list[str], url: str, log: Path, timeout: float = 90.0, cwd=ROOT)
             raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}: see {log}")
         try:
             urllib.request.urlopen(url, timeout=2)
+            return proc
+        except urllib.error.HTTPError:         # it answers (e.g. 403/404): up
             return proc
         except OSError:
             time.sleep(0.5)

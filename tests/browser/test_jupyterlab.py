@@ -14,7 +14,7 @@ def test_jupyterlab_runs_the_notebook_and_moves_the_widget(browser, tmp_path):
     shutil.copy(ROOT / "dashboards" / "explorer.ipynb", tmp_path / "explorer.ipynb")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = serve(["jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", "--allow-root",
+    proc = serve(["jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", "--allow-root",
                   "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}",
                   "--expose-app-in-browser", "--LabApp.news_url=None"],
                  f"{base}/api/status", SHOTS / "jupyterlab.log")
@@ -34,9 +34,9 @@ def test_jupyterlab_runs_the_notebook_and_moves_the_widget(browser, tmp_path):
                                " || document.querySelector('.labkit-explorer-figure img').src !== prev",
                                arg=src, timeout=15_000)
         page.select_option(".labkit-explorer-families select", ["quant"])
-        page.wait_for_function("prev => document.querySelector('.labkit-explorer-label').innerText !== prev",
-                               arg=label, timeout=15_000)
-        assert figure_src(page) != src
+        page.wait_for_function("([l, s]) => document.querySelector('.labkit-explorer-label').innerText !== l"
+                               " && document.querySelector('.labkit-explorer-figure img').src !== s",
+                               arg=[label, src], timeout=15_000)
         times = []
         move_and_time(page, axis_moves(page, 20), times)
         page.locator(".labkit-explorer-figure").scroll_into_view_if_needed()

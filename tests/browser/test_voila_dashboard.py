@@ -9,21 +9,21 @@ def test_voila_dashboard_moves_and_is_fast(browser):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     proc = serve(["voila", "dashboards/explorer.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-                 url, SHOTS / "voila.log")
+                 url + "voila/static/ready", SHOTS / "voila.log")      # a static URL: GET / would start a kernel
     try:
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url, timeout=120_000)
+        page.goto(url, timeout=120_000, wait_until="commit")       # Voila streams while it executes
         page.wait_for_selector(".labkit-explorer-figure img", timeout=120_000)
         page.wait_for_timeout(500)
         assert page.locator(".jp-InputArea-editor, .cm-editor").count() == 0, "Voila shows code"
         page.screenshot(path=str(SHOTS / "voila-explorer-start.png"), full_page=True)
         label, src = page.inner_text(".labkit-explorer-label"), figure_src(page)
         page.select_option(".labkit-explorer-families select", ["prune", "quant"])
-        page.wait_for_function("prev => document.querySelector('.labkit-explorer-label').innerText !== prev",
-                               arg=label, timeout=15_000)
-        assert figure_src(page) != src
+        page.wait_for_function("([l, s]) => document.querySelector('.labkit-explorer-label').innerText !== l"
+                               " && document.querySelector('.labkit-explorer-figure img').src !== s",
+                               arg=[label, src], timeout=15_000)
         assert " points meet " in page.inner_text(".labkit-explorer-label")
         times = []
         move_and_time(page, axis_moves(page, 20), times)
