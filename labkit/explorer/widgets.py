@@ -246,12 +246,17 @@ def explorer(entries, live=None, live_seconds=None, title=None) -> Explorer:
 def bench_widgets():
     """For ``labkit.ui.catalogue``: the explorer over the committed records; moves drag the
     constraints and switch axes as a lecturer would."""
+    from ..ui import catalogue
     from .records import load
-    entries = load()
+    entries = load(exclude=["09_explorer"])
+
+    def tiny(progress):         # catalogue.TINY_LIVE (the browser test of the buttons): no re-measure
+        progress(0.5, "tiny live run (browser test)")
+        return [dict(entries[0], label="live: " + entries[0]["label"])]
     moves = [{"max_kib": 1e9}, {"max_kib": 400}, {"max_kib": 100}, {"max_kib": 50, "min_acc": 85},
              {"max_ms": 1.0}, {"x": "latency_ms"}, {"min_acc": 90}, {"x": "rel_latency"},
              {"max_kib": None, "max_ms": None, "min_acc": None}, {"x": "size_bytes"}]
-    return {"": (lambda: explorer(entries), moves)}
+    return {"": (lambda: explorer(entries, live=tiny if catalogue.TINY_LIVE else None), moves)}
 
 
 def remeasure_live(progress, repeats: int = 5) -> list[dict]:
