@@ -6,9 +6,14 @@ import nbformat
 
 from pagekit import SHOTS, free_port, serve, stop
 
+# widgets whose catalogue builder gives no live run (their notebooks do): built elsewhere, skipped here
+NO_LIVE = ("04 binarization", "05 temperature", "06 low rank")
 CELLS = ["import labkit\ndevice = labkit.setup()",
+         f"NO_LIVE = {NO_LIVE!r}\n"
          "import ipywidgets as widgets\nfrom labkit.ui import catalogue\ncatalogue.TINY_LIVE = True\nitems = []\n"
          "for name in catalogue.WIDGETS:\n"
+         "    if name in NO_LIVE:\n"
+         "        continue\n"
          "    for label, (make, _moves) in catalogue.build(name).items():\n"
          "        items.append(widgets.HTML(f'<b>{name} {label}</b>'))\n"
          "        items.append(make())\n"
@@ -28,8 +33,8 @@ def test_every_live_button_runs(browser, tmp_path):
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url, timeout=240_000, wait_until="commit")
-        page.wait_for_selector(".labkit-live", timeout=240_000)
+        page.goto(url, timeout=420_000, wait_until="commit")
+        page.wait_for_selector(".labkit-explorer-live", timeout=420_000)     # the last widget built
         page.wait_for_timeout(1000)
         buttons = page.locator("button.labkit-live:not([disabled])")
         n = buttons.count()
