@@ -11,7 +11,7 @@ WORKERS ?= 2
 # Stored notebook outputs are produced, and checked, at this thread count.
 THREADS ?= 2
 
-.PHONY: setup data lab test test-notebooks student notebooks zoo bench baselines clean
+.PHONY: setup data lab test test-notebooks student notebooks zoo bench baselines clean slides dashboard
 
 setup: $(STAMP) data
 
@@ -67,3 +67,14 @@ baselines: setup
 
 clean:
 	rm -rf build .pytest_cache
+
+# The notebooks as reveal.js slide decks in build/slides/ that open offline (reveal.js, MathJax
+# and the rest fetched once with npm beside them); slide metadata: python -m labkit.tools.slides.
+slides: setup
+	$(BIN)/python -m labkit.tools.slides --export build/slides
+
+# The trade-off explorer as a Voila app (no code shown) on http://127.0.0.1:$(DASHBOARD_PORT)/
+DASHBOARD_PORT ?= 8866
+dashboard: setup
+	LABKIT_THREADS=$(THREADS) $(BIN)/voila dashboards/explorer.ipynb --no-browser --port=$(DASHBOARD_PORT) \
+	  --Voila.ip=127.0.0.1 $(LAB_ARGS)

@@ -37,6 +37,7 @@ WIDGETS = {
     "06 low rank": "labkit.lowrank.widgets:bench_widgets",
     "07 nas": "labkit.nas.widgets:bench_widgets",
     "08 joint byte budget": "labkit.joint.widgets:bench_widgets",
+    "09 explorer": "labkit.explorer.widgets:bench_widgets",
     "10 harm": "labkit.harm.widgets:bench_widgets",
 }
 
@@ -58,8 +59,25 @@ def move(widget, selection):
     return widget.select(selection)
 
 
+# tests/browser/test_live_buttons.py sets this: every live button then runs a tiny live computation
+# (no training: it returns at once) so that a browser can click each one; the bench leaves it off.
+TINY_LIVE = False
+
+
 def _no_live(*_args):
     raise RuntimeError("the benchmark does not train")
+
+
+def _live(point=None, accuracy=None):
+    """The live run a builder gives its widget's button: none in the bench (it does not train); with
+    ``TINY_LIVE``, a tiny one that reports progress and returns ``point``'s measures (or ``accuracy``)."""
+    def live(_setting, progress):
+        if not TINY_LIVE:
+            _no_live()
+        progress(0.5, "tiny live run (browser test)")
+        from ..points import MEASURES
+        return accuracy if point is None else {k: point[k] for k in MEASURES}
+    return live
 
 
 # ------------------------------------------------------------------ the notebooks' widgets
@@ -70,7 +88,7 @@ def compact_width():
     sweep, models = compact.compact_width_sweep(batch_size=1, repeats=5)
     cnn = points.measure({"cnn": zoo.load("cnn"), **models}, batch_size=1, repeats=5)["cnn"]
     cnn_point = {"config": {"width": "cnn"}, **cnn.as_dict()}
-    return {"": (lambda: tradeoff_dashboard(sweep, "width", baseline=cnn_point, live=_no_live,
+    return {"": (lambda: tradeoff_dashboard(sweep, "width", baseline=cnn_point, live=_live(cnn_point),
                                             live_values=[0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5],
                                             title="compact net: width multiplier (batch-1 latency)"),
                  [0.25, 0.5, 0.75, 1.0])}
@@ -88,7 +106,7 @@ def compact_explorer():
                  "size_bytes": size.size_bytes(cnn, "fp32"), "macs": metrics.count_macs(cnn), "latency_ms": cnn_ms}
     blocks = list(dict.fromkeys(p["config"]["block"] for p in pts))
     moves = [{"block": b, "width": w, "resolution": r} for b in blocks for w, r in ((1.0, 28), (0.5, 20))]
-    return {"": (lambda: compact.sweep_explorer(pts, baseline=cnn_point, live=_no_live,
+    return {"": (lambda: compact.sweep_explorer(pts, baseline=cnn_point, live=_live(cnn_point),
                                                 title="compact nets on Fashion-MNIST (cached accuracy; latency now, batch 32)"),
                  moves)}
 
@@ -101,7 +119,8 @@ def pruning_tabs():
     params = {"prune-channel": "ratio"}
 
     def tab(method):      # the notebook's three tabs, built together; this one is timed
-        return lambda: pruning.dashboard(sweep, params=params, live={m: _no_live for m in methods}).dashboards[method]
+        return lambda: pruning.dashboard(sweep, params=params,
+                                         live={m: _live(sweep["methods"][m][0]) for m in methods}).dashboards[method]
     return {m: (tab(m), sorted({p["config"][params.get(m, "sparsity")] for p in sweep["methods"][m]}))
             for m in methods}
 
@@ -118,7 +137,7 @@ def mixed_precision():
     fp32 = {"config": {"avg_bits": 32}, "accuracy_pct": evaluate(baseline), "size_bytes": size.size_bytes(baseline, "fp32"),
             "macs": metrics.count_macs(baseline), "latency_ms": lat["cnn"].median_ms}
     from .widgets import tradeoff_dashboard
-    return {"": (lambda: tradeoff_dashboard(pts, "avg_bits", baseline=fp32, live=_no_live,
+    return {"": (lambda: tradeoff_dashboard(pts, "avg_bits", baseline=fp32, live=_live(fp32),
                                             live_values=[2.1, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
                                             title="mixed precision under a size budget (weights only)"),
                  sorted({p["config"]["avg_bits"] for p in pts}))}
@@ -144,4 +163,4 @@ def distillation_sweeps():
     from ..distillation.sweep import SWEEP_PARAM
     kinds = [k for k in SWEEP_PARAM if k in sweeps["sweeps"]]
     moves = [(k, r["value"]) for k in kinds for r in distillation.sweep_rows(sweeps, k)]
-    return {"": (lambda: distillation.sweep_widget(sweeps, live=_no_live), moves)}
+    return {"": (lambda: distillation.sweep_widget(sweeps, live=_live(accuracy=80.0)), moves)}

@@ -117,6 +117,7 @@ class LiveWidget(widgets.VBox):
         self.live_seconds = None if live_seconds is None else float(live_seconds)
         self.button = widgets.Button(icon="play", disabled=disabled, tooltip=tooltip,
                                      layout=widgets.Layout(width="auto"))
+        self.button.add_class("labkit-live")        # the browser tests click every one
         self._label_button()
         self.button.on_click(lambda _b: self._click())
         return self.button
