@@ -1,8 +1,8 @@
 """The efficiency-misnomer audit (Dehghani et al., ICLR 2022, "The Efficiency Misnomer"): do
 parameters, MACs, bytes and measured latency rank models the same way?
 
-``kendall_tau(a, b)`` is Kendall's tau-b (ties counted as neither concordant nor discordant,
-normalised as in ``scipy.stats.kendalltau``); ``disagreements(points, m1, m2)`` lists the pairs
+``kendall_tau(a, b)`` is Kendall's tau-b (``labkit.nas.rank``: ties counted as neither concordant
+nor discordant, normalised as in ``scipy.stats.kendalltau``); ``disagreements(points, m1, m2)`` lists the pairs
 the two measures order oppositely. ``audit(points, measures)`` does every pair of measures.
 """
 from __future__ import annotations
@@ -10,32 +10,7 @@ from __future__ import annotations
 import math
 from itertools import combinations
 
-
-def _sign(v: float) -> int:
-    return (v > 0) - (v < 0)
-
-
-def kendall_tau(a, b) -> float:
-    """Kendall's tau-b between two equally long sequences: +1 same order, -1 reversed, ~0 unrelated.
-    NaN when either sequence is constant (no order to compare)."""
-    a, b = list(a), list(b)
-    if len(a) != len(b):
-        raise ValueError(f"kendall_tau needs sequences of one length, got {len(a)} and {len(b)}")
-    conc = disc = ties_a = ties_b = 0
-    for i, j in combinations(range(len(a)), 2):
-        sa, sb = _sign(a[i] - a[j]), _sign(b[i] - b[j])
-        if sa == 0 and sb == 0:
-            continue
-        if sa == 0:
-            ties_a += 1
-        elif sb == 0:
-            ties_b += 1
-        elif sa == sb:
-            conc += 1
-        else:
-            disc += 1
-    den = math.sqrt((conc + disc + ties_a) * (conc + disc + ties_b))
-    return (conc - disc) / den if den else float("nan")
+from ..nas.rank import kendall_tau  # noqa: F401  (one implementation for the lab: notebook 07 tests proxies with it)
 
 
 def disagreements(points, m1: str, m2: str, name: str = "label") -> list[tuple]:
