@@ -35,4 +35,6 @@ def bench_widgets():
     pts = points.measure({"cnn": cnn, **models}, batch_size=1, accuracy=acc, repeats=2)
     groups = {g: [{**pts[f"{g} {k}"].as_dict(), "config": {"keep": k, "group": g}} for k in KEEPS] for g in GROUPS}
     base = {**pts["cnn"].as_dict(), "config": {"keep": 1.0, "group": "cnn"}}
-    return {g: (lambda g=g: dashboard({g: groups[g]}, baseline=base).dashboards[g], list(KEEPS)) for g in GROUPS}
+    from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
+    return {g: (lambda g=g: dashboard({g: groups[g]}, baseline=base, live={g: _live(base)}).dashboards[g], list(KEEPS))
+            for g in GROUPS}
