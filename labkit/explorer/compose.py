@@ -12,35 +12,44 @@ import math
 
 JOINT = "joint"
 
+# The settings that say how much a technique compresses, and what each is called in the single
+# techniques' configs. Only these are matched: "model", "seed", "epochs" or "source" are shared by
+# unrelated points and say nothing about which technique a joint point combined.
+KNOBS = {"sparsity": ("sparsity",), "bits": ("bits",), "channel_ratio": ("ratio", "channel_ratio"),
+         "ratio": ("ratio",), "rank": ("rank",), "keep": ("keep",)}
+
 
 def _same_baseline(a: dict, b: dict) -> bool:
     return a["baseline_size_bytes"] == b["baseline_size_bytes"] and a["baseline_macs"] == b["baseline_macs"]
 
 
 def parts(joint: dict, entries) -> dict:
-    """``{config key: point}``: for each scalar setting of ``joint``'s config, the single-family point
-    (not joint, not the baseline) on the same baseline whose config has that key with the same value
-    and that is otherwise closest (fewest other keys); among equals the most accurate."""
+    """``{config key: point}``: for each compression setting of ``joint``'s config (``KNOBS``: sparsity,
+    bits, channel ratio, rank, energy kept), the single-family point (not joint, not the baseline) on
+    the same baseline whose config has that setting at the same value and that is otherwise closest
+    (fewest other keys); among equals the most accurate."""
     out = {}
     for k, v in joint["config"].items():
-        if isinstance(v, (dict, list)):
+        if k not in KNOBS or isinstance(v, (dict, list)):
             continue
         cands = [e for e in entries if e["family"] not in (JOINT, "baseline", "deploy") and e["batch_size"] == joint["batch_size"]
-                 and e["config"].get(k) == v and _same_baseline(e, joint)]
+                 and "joint" not in e["technique"]          # a part is one technique, not another combination
+                 and any(e["config"].get(name) == v for name in KNOBS[k]) and _same_baseline(e, joint)]
         if cands:
             out[k] = min(cands, key=lambda e: (len(e["config"]), -e["accuracy_pct"], e["label"]))
     return out
 
 
 def compose(entries) -> list[dict]:
-    """One row per joint point with at least two parts from different families: its measured
-    x smaller and pt drop, the predicted ones (product of the parts' x smaller, sum of their drops)
-    and the verdict per measure."""
+    """One row per joint point whose every compression setting has a single-technique part, from at
+    least two families: its measured x smaller and pt drop, the predicted ones (product of the parts'
+    x smaller, sum of their drops) and the verdict per measure. A joint point with a setting no
+    single technique was measured at is left out: a prediction without that part would mislead."""
     rows = []
     for j in (e for e in entries if e["family"] == JOINT):
         found = parts(j, entries)
         fams = {p["family"] for p in found.values()}
-        if len(fams) < 2:
+        if len(fams) < 2 or set(found) != {k for k in j["config"] if k in KNOBS}:
             continue
         uniq = {p["key"]: p for p in found.values()}.values()      # a part found by two keys counts once
         pred_x = math.prod(p["x_smaller"] for p in uniq)

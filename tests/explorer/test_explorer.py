@@ -212,3 +212,13 @@ def test_widget_live_adds_points(folder, png_of):
 def test_widget_needs_points(tmp_path):
     with pytest.raises(ValueError, match="make notebooks"):
         ew.explorer([])
+
+
+def test_compose_matches_compression_settings_only(folder):
+    # a joint point that shares only "model" and "seed" with the single techniques has no parts
+    j = row("08_joint", "joint-admm", {"model": "cnn", "seed": 0, "method": "admm-joint"}, 90.0, 25, 100, 2.0)
+    (folder / "08_joint.jsonl").write_text(json.dumps(j) + "\n")
+    for nb, tech in (("06_lowrank", "lowrank-svd"), ("04_binarization", "binary-weight")):
+        (folder / f"{nb}.jsonl").write_text(json.dumps(row(nb, tech, {"model": "cnn", "seed": 0}, 91.0, 300, 60, 2.0)) + "\n")
+    e = explorer.load(folder)
+    assert explorer.compose(e) == [] and "none whose settings match" in explorer.report(e)
