@@ -218,7 +218,8 @@ def test_compose_matches_compression_settings_only(folder):
     # a joint point that shares only "model" and "seed" with the single techniques has no parts
     j = row("08_joint", "joint-admm", {"model": "cnn", "seed": 0, "method": "admm-joint"}, 90.0, 25, 100, 2.0)
     (folder / "08_joint.jsonl").write_text(json.dumps(j) + "\n")
-    for nb, tech in (("06_lowrank", "lowrank-svd"), ("04_binarization", "binary-weight")):
-        (folder / f"{nb}.jsonl").write_text(json.dumps(row(nb, tech, {"model": "cnn", "seed": 0}, 91.0, 300, 60, 2.0)) + "\n")
+    # one unrelated point shares the joint point's "model", another its "seed": two families
+    for nb, tech, cfg in (("06_lowrank", "lowrank-svd", {"model": "cnn"}), ("04_binarization", "binary-weight", {"seed": 0})):
+        (folder / f"{nb}.jsonl").write_text(json.dumps(row(nb, tech, cfg, 91.0, 300, 60, 2.0)) + "\n")
     e = explorer.load(folder)
     assert explorer.compose(e) == [] and "none whose settings match" in explorer.report(e)
