@@ -1,7 +1,9 @@
 """One point and one measuring path: every model a notebook or a sweep shows is a ``Point``.
 
 - ``Point``: accuracy (%), bytes under a storage plan, MACs, latency (ms), the four measures
-  of every record, cache row, plot and widget (``MEASURES``).
+  of every record, cache row, plot and widget (``MEASURES``); and ``params``, the parameter
+  count (nonzero ones where MACs count nonzero weights), which the records keep for the
+  efficiency-misnomer audit (notebook 09) and ``None`` where no model was counted.
 - ``measure(models, ...)``: the points of several models, their latencies timed interleaved
   in one run (``labkit.metrics.compare_latency``), sizes under a named storage format or
   ``labkit.size.Plan`` per model, dense or nonzero MACs.
@@ -32,9 +34,20 @@ class Point:
     size_bytes: int
     macs: int
     latency_ms: float
+    params: int | None = None
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in MEASURES}
+
+
+def params_of(point) -> int | None:
+    """The parameter count a ``Point`` or a point dict carries (``"params"``), or ``None``."""
+    v = point.params if isinstance(point, Point) else dict(point).get("params")
+    if v is None:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ValueError(f"params must be an int >= 0 (the parameter count), got {v!r}")
+    return v
 
 
 def _per_model(value, name: str):
@@ -67,7 +80,8 @@ def measure(models: dict[str, nn.Module], batch_size: int = 1, storage="fp32", b
         runtime_file = getattr(m, "bytes_from_file", False) and name not in (counted_as or {})
         out[name] = Point(accuracy_pct=accuracy[name] if name in accuracy else evaluate(m),
                           size_bytes=m.file_bytes() if runtime_file else size_bytes(counted, _per_model(storage, name), bits),
-                          macs=metrics.count_macs(counted, input_size, nonzero=nz), latency_ms=times[name].median_ms)
+                          macs=metrics.count_macs(counted, input_size, nonzero=nz), latency_ms=times[name].median_ms,
+                          params=metrics.count_params(counted, nonzero=nz) or None)
     return out
 
 
@@ -122,8 +136,8 @@ def make(config: dict, model: nn.Module | None = None, accuracy: float | None = 
     """A sweep point: ``{"config", "accuracy_pct", "size_bytes", "macs"[, "latency_ms", "label", ...]}``,
     the one builder every topic's sweep uses.
 
-    With ``model``, bytes (under ``storage``) and MACs (``nonzero``: of nonzero weights only) are
-    counted from it; otherwise pass ``size_bytes=``, ``macs=``. Accuracy is rounded to 4 decimals
+    With ``model``, bytes (under ``storage``), MACs and ``params`` (``nonzero``: of nonzero weights
+    only) are counted from it; otherwise pass ``size_bytes=``, ``macs=``. Accuracy is rounded to 4 decimals
     (an ``Approx`` accuracy stays ``Approx``). ``latency_ms`` is left out unless given: a cached
     point is timed where it is shown, beside its baseline (``retime``). ``extra`` keys are kept."""
     from .size import size_bytes
@@ -135,6 +149,7 @@ def make(config: dict, model: nn.Module | None = None, accuracy: float | None = 
     if model is not None:
         d["size_bytes"] = size_bytes(model, storage, bits)
         d["macs"] = metrics.count_macs(model, nonzero=nonzero)
+        d["params"] = metrics.count_params(model, nonzero=nonzero) or None
     if latency_ms is not None:
         d["latency_ms"] = float(latency_ms)
     d.update(extra)

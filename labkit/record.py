@@ -23,10 +23,10 @@ import torch
 
 from . import validate, verify
 from .paths import results_dir
-from .points import MEASURES, Point
+from .points import MEASURES, Point, params_of
 
-FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "latency_ms",
-          "baseline_accuracy_pct", "baseline_size_bytes", "baseline_macs", "baseline_latency_ms",
+FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "params", "latency_ms",
+          "baseline_accuracy_pct", "baseline_size_bytes", "baseline_macs", "baseline_params", "baseline_latency_ms",
           "deployed_latency_ms", "deployed_runtime", "batch_size", "threads", "device", "torch")
 # The technique vocabulary: every name a record row may carry, with its family (the explorer,
 # notebook 09, groups by family). A new technique is registered here, once.
@@ -129,6 +129,11 @@ class Recorder:
         check_config(config)
         m = _as_measures(point, "point")
         b = _as_measures(baseline, "baseline") if baseline is not None else m
+        # the parameter count (None where the point was not counted from a model), beside the MACs
+        m = {**m, "params": params_of(point)}
+        b = {**b, "params": params_of(baseline) if baseline is not None else m["params"]}
+        order = ("accuracy_pct", "size_bytes", "macs", "params", "latency_ms")
+        m, b = {k: m[k] for k in order}, {k: b[k] for k in order}
         if (deployed is None) != (deployed_runtime is None):
             raise ValueError("pass deployed= (the deployed baseline's point) and deployed_runtime= (its .runtime) together")
         d = _as_measures(deployed, "deployed")["latency_ms"] if deployed is not None else None

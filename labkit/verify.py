@@ -191,3 +191,10 @@ def compare_row(row: dict, reference: dict | None, tolerances: dict[str, Toleran
                              f"re-execute the notebook (make notebooks) and commit notebooks/results/")
     for measure, kind in ROW_MEASURES.items():
         check_close(row[measure], reference[measure], f"{where}, {point}, {measure}", kind, tolerances[measure])
+    for measure, like in (("params", "macs"), ("baseline_params", "baseline_macs")):
+        a, b = row.get(measure), reference.get(measure)     # None where no model was counted
+        if (a is None) != (b is None):
+            raise AssertionError(f"{where}, {point}, {measure}: {a} here, {b} in the committed record: "
+                                 f"re-execute the notebook (make notebooks)")
+        if a is not None:       # counted like the MACs (nonzero ones of a trained model may differ by CPU)
+            check_close(a, b, f"{where}, {point}, {measure}", "count", tolerances[like])

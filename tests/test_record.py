@@ -33,6 +33,24 @@ def test_a_row_names_its_deployed_baseline(tmp_path):
         rec.add("prune-channel", {"sparsity": 0.8}, P, baseline=B, deployed=D)
 
 
+def test_rows_keep_the_parameter_count_where_it_was_counted(tmp_path):
+    from torch import nn
+    from labkit import metrics, points
+    rec = Recorder("02_pruning", tmp_path)
+    assert rec.add("prune-fine", {"sparsity": 0.9}, P, baseline=B)["params"] is None    # no model counted
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    with torch.no_grad():
+        model[1].weight[:5] = 0
+    counted = points.Point(90.0, 100, 10, 1.0, params=metrics.count_params(model, nonzero=True))
+    base = {**B.as_dict(), "params": metrics.count_params(model)}
+    row = rec.add("prune-fine", {"sparsity": 0.5}, counted, baseline=base)
+    assert (row["params"], row["baseline_params"]) == (7850 - 5 * 784, 7850)
+    made = points.make({"sparsity": 0.5}, model=model, accuracy=90.0, nonzero=True)
+    assert made["params"] == 7850 - 5 * 784
+    with pytest.raises(ValueError, match="params must be an int"):
+        rec.add("prune-fine", {"sparsity": 0.5}, {**P.as_dict(), "params": 1.5})
+
+
 def test_a_baseline_row_is_its_own_reference(tmp_path):
     row = Recorder("x", tmp_path).add("baseline", {}, B)
     assert all(row[f"baseline_{k}"] == row[k] for k in record.MEASURES)

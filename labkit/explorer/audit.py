@@ -41,14 +41,16 @@ def audit(points, measures) -> dict:
 
 def record_points(entries) -> list[dict]:
     """The records as one point per model (notebook, technique, config), with the gains against its
-    own run's baseline: ``x_smaller``, ``x_fewer_macs``, ``speedup_b1`` and ``speedup_b256`` (the
-    latter two where that batch size was measured; a deployed-form row is a point of its own)."""
+    own run's baseline: ``x_smaller``, ``x_fewer_macs``, ``x_fewer_params`` (where the row counted
+    its parameters), ``speedup_b1`` and ``speedup_b256`` (the latter two where that batch size was
+    measured; a deployed-form row is a point of its own)."""
     by_key: dict = {}
     for e in entries:
         if e["family"] in ("baseline",):
             continue
         p = by_key.setdefault(e["key"], {"label": e["label"], "family": e["family"], "notebook": e["notebook"],
-                                         "x_smaller": e["x_smaller"], "x_fewer_macs": e["x_fewer_macs"]})
+                                         "x_smaller": e["x_smaller"], "x_fewer_macs": e["x_fewer_macs"],
+                                         "x_fewer_params": e.get("x_fewer_params")})
         if e["batch_size"] in (1, 256) and e["speedup"]:
             p[f"speedup_b{e['batch_size']}"] = e["speedup"]
     return list(by_key.values())

@@ -44,13 +44,15 @@ def _ratio(a, b):
 
 def entry(row: dict, source: str = "reference") -> dict:
     """One record row as an explorer point: the row's fields, ``family``, ``source`` and the ratios
-    against its own run's baseline: ``x_smaller``, ``x_fewer_macs``, ``speedup`` (eager baseline),
+    against its own run's baseline: ``x_smaller``, ``x_fewer_macs``, ``x_fewer_params`` (where the
+    row counted its parameters), ``speedup`` (eager baseline),
     ``vs_deployed`` (deployed fp32 baseline, when the row has one), ``drop_pt``, ``rel_latency``."""
     e = dict(row)
     e["family"] = family_of(row["technique"])
     e["source"] = source
     e["x_smaller"] = _ratio(row["baseline_size_bytes"], row["size_bytes"])
     e["x_fewer_macs"] = _ratio(row["baseline_macs"], row["macs"])
+    e["x_fewer_params"] = _ratio(row["baseline_params"], row["params"])
     e["speedup"] = _ratio(row["baseline_latency_ms"], row["latency_ms"])
     e["vs_deployed"] = _ratio(row["deployed_latency_ms"], row["latency_ms"])
     e["rel_latency"] = _ratio(row["latency_ms"], row["baseline_latency_ms"])

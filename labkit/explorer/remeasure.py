@@ -1,11 +1,14 @@
-"""One representative model per family, rebuilt by labkit from the zoo's checkpoints without any
-training, and measured side by side in one run: the records' latencies come from many runs, these
-come from one, so their ratios are comparable with each other.
+"""One representative model per family, rebuilt by labkit from the zoo's checkpoints, and
+measured side by side in one run: the records' latencies come from many runs, these come from
+one, so their ratios are comparable with each other.
 
 ``REBUILD`` maps a family to a builder ``(baseline) -> (name, model, how)``; ``how`` is a dict of
 ``points.measure`` options for that model (``storage``, ``nonzero``) and ``approx=True`` when its
-accuracy depends on this CPU's rounding. Families that need training (binary, distill, nas, joint)
-have no builder: their points are the records'.
+accuracy depends on this CPU's rounding. compact, prune, quant and lowrank need no training.
+binary, distill, nas and joint are trained here on a short budget (``SHORT``: a few thousand
+images, seconds each) by their topics' own functions: the same architecture, storage and kernels
+as their notebooks' points, so bytes, MACs and latency are theirs; the accuracy is that of the
+short budget, below their notebooks' (their records hold the full-budget points).
 """
 from __future__ import annotations
 
@@ -15,6 +18,10 @@ from .. import verify
 
 PRUNE_SPARSITY = 0.7
 LOWRANK_KEEP = 0.9
+SHORT = 4000                  # training images of the short budget (binary, nas, joint)
+BINARY_LAYERS = ["conv2", "conv3", "fc1"]     # notebook 04's BWN: first and last layer stay fp32
+KD = {"width": 4, "images": 2000, "samples": 80000, "T": 4.0, "alpha": 0.75}    # notebook 05's headline student (seed 0)
+JOINT = (0.7, 5)              # every layer: sparsity, bits (notebook 08's Deep Compression pipeline)
 
 
 def _compact(_cnn):
@@ -45,7 +52,51 @@ def _lowrank(cnn):
             {"approx": True, "technique": "lowrank-tucker", "config": {"keep": LOWRANK_KEEP, "finetune": False}})
 
 
-REBUILD = {"compact": _compact, "prune": _prune, "quant": _quant, "lowrank": _lowrank}
+def _binary(_cnn):
+    from ..binarization import size_bytes, train_binarized
+    m = train_binarized("bwn", "cnn", layers=BINARY_LAYERS, epochs=1, limit=SHORT, progress=False)
+    m.bytes_from_file, m.file_bytes = True, (lambda: size_bytes(m))     # 1 bit per weight + scales (04's plan)
+    return ("cnn BWN (1-bit weights)", m,
+            {"approx": True, "technique": "binary-weight",
+             "config": {"model": "cnn", "layers": BINARY_LAYERS, "images": SHORT, "epochs": 1}})
+
+
+def _distill(cnn):
+    from ..distillation import Budget, teacher_cache, train_student
+    b = Budget(images=KD["images"], samples=KD["samples"], width=KD["width"])
+    m = train_student(seed=0, cache=teacher_cache(cnn, b), T=KD["T"], alpha=KD["alpha"], budget=b).eval()
+    return (f"cnn-w{KD['width']} student (KD)", m,
+            {"approx": True, "technique": "kd", "config": {"teacher": "cnn", "student": f"cnn-w{KD['width']}",
+                                                            **{k: v for k, v in KD.items() if k != "width"}}})
+
+
+def _nas(_cnn):
+    from ..nas import search, space, truth
+    found = next(r for r in search.load_sweep()["found"] if r["config"]["name"] == "found-nsga2")
+    m, *_ = truth.train_arch(found["arch"], seed=0, budget={"images": SHORT})
+    return ("NAS-found net (07, NSGA-II)", m.eval(),
+            {"approx": True, "technique": "nas-evolution",
+             "config": {"arch": space.describe(found["arch"]), "images": SHORT, "epochs": 1}})
+
+
+def _joint(cnn):
+    import copy
+    import os
+    from ..joint import compress, fileformat
+    from ..layers import fold_batchnorm, weighted_layers
+    template = fold_batchnorm(copy.deepcopy(cnn))
+    alloc = {n: JOINT for n in weighted_layers(template)}
+    path = os.path.join(tempfile.mkdtemp(prefix="labkit-explorer-"), "cnn.lab")
+    fileformat.write(compress(cnn, alloc, prune_epochs=2.0, share_epochs=1.0, steps=2, limit=SHORT), path)
+    m = fileformat.read(path, template)          # the decoded file is what runs
+    m.bytes_from_file, m.file_bytes = True, (lambda: os.path.getsize(path))
+    return (f"cnn Deep Compression file ({JOINT[0]:.0%}, {JOINT[1]} bits)", m,
+            {"approx": True, "nonzero": True, "technique": "joint-deep-compression",
+             "config": {"model": "cnn", "sparsity": JOINT[0], "bits": JOINT[1], "coder": "huffman", "images": SHORT}})
+
+
+REBUILD = {"compact": _compact, "prune": _prune, "quant": _quant, "binary": _binary, "distill": _distill,
+           "lowrank": _lowrank, "nas": _nas, "joint": _joint}
 
 
 def representatives(families=None, baseline: str = "cnn") -> tuple[dict, dict]:

@@ -7,7 +7,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..ui.plots import figure_png, fmt_bytes
-from ..ui.widgets import show_png
+from ..ui.widgets import StaticView, show_png
 
 STAGES = ("fp32", "pruned", "shared", "coded")
 
@@ -29,7 +29,7 @@ def waterfall_figure(stages: dict, title: str | None = None) -> Figure:
     return fig
 
 
-class BudgetDashboard(widgets.VBox):
+class BudgetDashboard(StaticView, widgets.VBox):
     """A model dropdown and a byte-budget slider over ``runs`` (``{model: [row]}``, rows of the
     cached sweep with ``accuracy_pct`` of the decoded file, ``size_bytes``, ``stages``,
     ``config["allocation"]``, ``target_bytes`` and a measured ``latency_ms``); ``baselines``:

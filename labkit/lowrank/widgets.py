@@ -7,11 +7,11 @@ def dashboard(groups: dict[str, list[dict]], baseline=None, live: dict | None = 
     """One tradeoff dashboard per layer group (``{group: points}``, each point's ``config["keep"]``
     the energy kept), in tabs; ``live[group](keep, progress) -> point`` behind its button."""
     import ipywidgets as widgets
-    from ..ui.widgets import tradeoff_dashboard
+    from ..ui.widgets import Tabs, tradeoff_dashboard
     live = live or {}
     dashes = [tradeoff_dashboard(pts, "keep", baseline=baseline, live=live.get(g), title=f"{g}: energy kept")
               for g, pts in groups.items()]
-    tabs = widgets.Tab(children=dashes)
+    tabs = Tabs(children=dashes)     # static renderings show the first tab's figure
     for i, g in enumerate(groups):
         tabs.set_title(i, g)
     tabs.dashboards = dict(zip(groups, dashes))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..ui.plots import TradeoffPlot
-from ..ui.widgets import show_png
+from ..ui.widgets import StaticView, show_png
 
 
 def best_under(points: list[dict], budget_ms: float) -> dict | None:
@@ -28,7 +28,7 @@ def table(arch) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-class BudgetExplorer(widgets.VBox):
+class BudgetExplorer(StaticView, widgets.VBox):
     """Slider over latency budgets; shows the best point under each. ``points``: dicts with
     ``accuracy_pct``, ``size_bytes``, ``macs``, ``latency_ms``, ``arch`` and a ``label``."""
 

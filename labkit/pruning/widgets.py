@@ -11,7 +11,7 @@ def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = 
     sweep (``params[method]`` is the config key it moves over, default ``"sparsity"``), and
     ``live[method](value, progress)`` behind its button (``live_seconds[method]``: how long it takes)."""
     import ipywidgets as widgets
-    from ..ui.widgets import tradeoff_dashboard
+    from ..ui.widgets import Tabs, tradeoff_dashboard
     params, live, live_values, live_seconds = params or {}, live or {}, live_values or {}, live_seconds or {}
     base = baseline if baseline is not None else sweep_data.get("baseline")
     methods = list(sweep_data["methods"])
@@ -21,7 +21,7 @@ def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = 
                                  live=live.get(m), live_values=live_values.get(m), title=m,
                                  live_seconds=live_seconds.get(m))
               for m in methods]
-    tabs = widgets.Tab(children=dashes)
+    tabs = Tabs(children=dashes)     # static renderings show the first tab's figure
     for i, m in enumerate(methods):
         tabs.set_title(i, m)
     tabs.dashboards = dict(zip(methods, dashes))

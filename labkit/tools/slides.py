@@ -146,7 +146,11 @@ def export(out: Path, paths=None) -> list[Path]:
     exporter = SlidesExporter(config=c)
     written = []
     for p in paths or notebooks():
-        body, _ = exporter.from_filename(str(p))
+        nb = nbformat.read(p, as_version=4)
+        # No widget manager offline (it would come from a CDN): without the saved widget state
+        # each widget's output falls back to the PNG of its figure it carries (ui.widgets.StaticView).
+        nb.metadata.pop("widgets", None)
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": p.stem}})
         dest = out / f"{p.stem}.slides.html"
         dest.write_text(body, encoding="utf-8")
         written.append(dest)

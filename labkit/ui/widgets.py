@@ -76,6 +76,38 @@ def show_png(out: widgets.Output, png: bytes) -> None:
                     "metadata": {}},)
 
 
+def snapshot_png(widget) -> str | None:
+    """The figure a widget tree shows now (the first ``Output`` holding a PNG, breadth first), as
+    base64 text, or ``None``."""
+    todo = [widget]
+    while todo:
+        w = todo.pop(0)
+        if isinstance(w, widgets.Output):
+            for o in w.outputs:
+                if "image/png" in o.get("data", {}):
+                    return o["data"]["image/png"]
+        todo.extend(getattr(w, "children", ()))
+    return None
+
+
+class StaticView:
+    """A widget whose display also carries a PNG of its figure as it was last drawn: JupyterLab and
+    Voila show the live widget, while a static rendering of the saved notebook (the reveal.js decks
+    of ``make slides``, nbconvert's HTML, GitHub) shows the figure instead of a "loading widget"
+    placeholder. The text/plain part stays the widget's own."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        png = snapshot_png(self)
+        if isinstance(bundle, dict) and png:
+            bundle = {**bundle, "image/png": png}
+        return bundle
+
+
+class Tabs(StaticView, widgets.Tab):
+    """``ipywidgets.Tab`` whose static rendering shows the first tab's figure (``StaticView``)."""
+
+
 def _in_kernel() -> bool:
     try:
         from IPython import get_ipython
@@ -90,7 +122,7 @@ def fmt_seconds(s: float) -> str:
     return "under 1 s" if s < 1 else f"~{s:.0f} s" if s < 90 else f"~{s / 60:.1f} min"
 
 
-class LiveWidget(widgets.VBox):
+class LiveWidget(StaticView, widgets.VBox):
     """What every lab widget shares: a label for messages (errors in red, kept in ``last_error``),
     observers that never lose an exception to the kernel log, and a live run behind a button with
     a progress bar. Subclasses set ``label``, ``out``, ``button``, ``progress`` and ``_quiet``, and

@@ -1,4 +1,5 @@
 """(c) An exported slide deck renders with the network blocked (every non-file URL aborted)."""
+import json
 import shutil
 
 import pytest
@@ -18,6 +19,13 @@ def test_slide_deck_renders_offline(browser):
         pytest.skip("npm not found (make slides fetches reveal.js with it once): apt-get install -y npm")
     out = ROOT / "build" / "browser" / "slides"
     (deck,) = slides.export(out, [ROOT / "notebooks" / "09_explorer.ipynb"])
+    html = deck.read_text()
+    # widgets render as the figure they carry (ui.widgets.StaticView), not as a CDN widget manager
+    nb = json.loads((ROOT / "notebooks" / "09_explorer.ipynb").read_text())
+    widget_pngs = [o["data"]["image/png"] for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+                   if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widget_pngs and all(f'src="data:image/png;base64,{p.strip()}' in html for p in widget_pngs)
+    assert "application/vnd.jupyter.widget-view+json" not in html
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     blocked, errors = [], []
     page.on("pageerror", lambda e: errors.append(str(e)))

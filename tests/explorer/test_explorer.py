@@ -13,10 +13,12 @@ from labkit.explorer import widgets as ew
 FIELDS = record.FIELDS
 
 
-def row(notebook, technique, config, acc, size, macs, ms, base=(92.0, 1000, 100, 2.0), batch=1, deployed=None):
+def row(notebook, technique, config, acc, size, macs, ms, base=(92.0, 1000, 100, 2.0), batch=1, deployed=None,
+        params=None, base_params=None):
     return {"notebook": notebook, "technique": technique, "config": config, "accuracy_pct": acc, "size_bytes": size,
-            "macs": macs, "latency_ms": ms, "baseline_accuracy_pct": base[0], "baseline_size_bytes": base[1],
-            "baseline_macs": base[2], "baseline_latency_ms": base[3], "deployed_latency_ms": deployed,
+            "macs": macs, "params": params, "latency_ms": ms, "baseline_accuracy_pct": base[0],
+            "baseline_size_bytes": base[1], "baseline_macs": base[2], "baseline_params": base_params,
+            "baseline_latency_ms": base[3], "deployed_latency_ms": deployed,
             "deployed_runtime": None if deployed is None else "torch", "batch_size": batch, "threads": 2,
             "device": "cpu", "torch": "2.14.1"}
 
@@ -28,7 +30,8 @@ def folder(tmp_path):
                        row("02_pruning", "prune-fine", {"sparsity": 0.9}, 91.0, 200, 100, 2.0),
                        row("02_pruning", "prune-fine", {"sparsity": 0.9}, 91.0, 200, 100, 40.0, batch=256,
                            base=(92.0, 1000, 100, 80.0)),
-                       row("02_pruning", "prune-channel", {"ratio": 0.5}, 90.0, 500, 25, 1.0, deployed=0.5)],
+                       row("02_pruning", "prune-channel", {"ratio": 0.5}, 90.0, 500, 25, 1.0, deployed=0.5,
+                           params=40, base_params=160)],
         "03_quantization": [row("03_quantization", "quant-ptq", {"bits": 4}, 91.5, 125, 100, 2.5),
                             row("03_quantization", "quant-ptq", {"bits": 2}, 60.0, 63, 100, 2.5)],
         "01_compact_networks": [row("01_compact_networks", "reference-model", {"model": "resnet18"}, 69.8, 4e7, 1e9, 30.0)],
@@ -149,6 +152,10 @@ def test_record_points_join_batch_sizes(folder):
     fine = pts["02 prune-fine sparsity=0.9"]
     assert fine["speedup_b1"] == 1.0 and fine["speedup_b256"] == 2.0 and fine["x_smaller"] == 5.0
     assert "speedup_b256" not in pts["03 quant-ptq bits=4"]
+    # parameter counts where the row has them (4x fewer), None where it does not: left out of the audit's pairs
+    assert pts["02 prune-channel ratio=0.5"]["x_fewer_params"] == 4.0 and fine["x_fewer_params"] is None
+    aud = explorer.audit(list(pts.values()), ["x_fewer_params", "x_smaller"])
+    assert aud[("x_fewer_params", "x_smaller")]["n"] == 1
 
 
 def test_compose_without_joint_says_so(folder):

@@ -195,3 +195,23 @@ def test_a_move_draws_the_same_image_as_a_fresh_figure():
     assert frames[1] == TradeoffPlot(sweep(), baseline=sweep()[-1]).png(sweep()[1])
     plot.place(None)
     assert not plot.ring.get_visible() and plot.view.png().startswith(b"\x89PNG")
+
+
+def test_a_saved_widget_carries_its_current_figure_for_static_views(png_of):
+    """The decks of ``make slides`` and any static HTML show the figure, not "loading widget"."""
+    import base64
+    import ipywidgets as widgets
+    from labkit.joint.widgets import BudgetDashboard
+    from labkit.nas.widgets import BudgetExplorer
+    from labkit.ui.widgets import LiveWidget, StaticView, Tabs
+    dash = tradeoff_dashboard(sweep(), "width")
+    dash.slider.value = 0.5
+    bundle = dash._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["text/plain"].startswith("Dashboard(")
+    assert base64.b64decode(bundle["image/png"]) == png_of(dash)          # the figure as it is now
+    other = tradeoff_dashboard(sweep(), "width")
+    other.slider.value = 1.0
+    tabs = Tabs(children=[dash, other])
+    assert base64.b64decode(tabs._repr_mimebundle_()["image/png"]) == png_of(dash)     # the first tab's
+    assert "image/png" not in Tabs(children=[widgets.Label("no figure")])._repr_mimebundle_()
+    assert all(issubclass(c, StaticView) for c in (LiveWidget, BudgetDashboard, BudgetExplorer))
