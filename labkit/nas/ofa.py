@@ -356,7 +356,7 @@ def decode_weights(entry: dict) -> Supernet:
 
 
 # ---------------------------------------------------------------- the cached sweep
-def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[int] = (0, 1), train: dict | None = None,
+def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[int] = (0, 1), train: dict = TRAIN,
            budget: dict | None = None, calibration: int = CALIBRATION_BATCHES, seed: int = 0, log=print):
     """Train the supernet (``train``, sandwich rule), keep it fp16 in the cache (``extra["weights"]``)
     and evaluate with the stored weights: ``n`` subnets spanning
