@@ -4,10 +4,11 @@ Inside: ``space`` (the block-config table as a search space: sample, mutate, siz
 ``latency`` (the per-block latency lookup table, validated end to end against a FLOPs fit) →
 ``truth`` (the ground-truth sweep: architectures trained briefly over two seeds) → ``proxies``
 (zero-cost and convergence proxies) and ``rank`` (Kendall tau, bootstrap, partial tau) →
-``search`` (random vs NSGA-II on Optuna, SQLite storage) → ``figures`` → ``widgets``.
+``search`` (random vs NSGA-II on Optuna, SQLite storage) → ``ofa`` (Once-for-All: an elastic supernet,
+subnets extracted without retraining) → ``figures`` → ``widgets``.
 """
-from . import latency, proxies, rank, search, space, truth  # noqa: F401
-from .figures import error_histogram, proxy_cost_figure, search_figure  # noqa: F401
+from . import latency, ofa, proxies, rank, search, space, truth  # noqa: F401
+from .figures import error_histogram, proxy_cost_figure, search_figure, supernet_figure  # noqa: F401
 
 _WIDGETS = ("budget_explorer", "gt_points", "budgets_of")
 

@@ -52,3 +52,23 @@ def search_figure(trials: dict[str, list[dict]], budget_ms: float) -> Figure:
     ax.legend(fontsize=8)
     ax.set_title("search trials", fontsize=11)
     return fig
+
+
+def supernet_figure(subnets: list[dict], tau: float, ci: tuple[float, float], picks: dict | None = None) -> Figure:
+    """Each subnet's inherited accuracy (extracted from the supernet, BN recalibrated) against its
+    standalone accuracy (trained alone; the bar spans its two seeds), Kendall tau in the title."""
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    inh = np.array([r["inherited_pct"] for r in subnets])
+    seeds = np.array([list(r["standalone"].values()) for r in subnets])
+    mean = seeds.mean(1)
+    ax.errorbar(inh, mean, yerr=[mean - seeds.min(1), seeds.max(1) - mean], fmt="o", capsize=3,
+                label="subnet (bar: the two seeds)")
+    for r in subnets:
+        ax.annotate(str(r["config"]["index"]), (r["inherited_pct"], r["standalone_pct"]), xytext=(4, 3),
+                    textcoords="offset points", fontsize=7, color="grey")
+    ax.set_xlabel("inherited accuracy, % (supernet weights, BN recalibrated; val)")
+    ax.set_ylabel("standalone accuracy, % (trained alone; val)")
+    ax.set_title(f"{len(subnets)} subnets: Kendall τ = {tau:.2f} (95 % CI {ci[0]:.2f} to {ci[1]:.2f})", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
