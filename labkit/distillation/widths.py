@@ -181,3 +181,20 @@ def live_seconds(view: dict, images: int = 2_000, width: int = 4, arm: str = "kd
         raise ValueError(f"the width sweep has no {arm!r} run of width {width} on {images} images: "
                          f"pick one of widths {view['widths']}, images {view['images']}")
     return float(statistics.median(secs))
+
+
+def summary_text(summary: list[dict]) -> str:
+    """``summary`` rows as one text line per (images, width): each arm's mean +- std over seeds,
+    the student's parameters, bytes and MACs, and the median seconds of one KD run."""
+    from ..ui.plots import text_table
+    keys = sorted({(r["images"], r["width"]) for r in summary})
+    table = []
+    for n, w in keys:
+        arms = {r["arm"]: r for r in summary if (r["images"], r["width"]) == (n, w)}
+        one = next(iter(arms.values()))
+        table.append({"images": n, "width": w, **{f"{a} %": f"{r['mean']:.2f} +- {r['std']:.2f}" for a, r in arms.items()},
+                      "params": one["params"], "bytes": one["size_bytes"], "MACs": one["macs"],
+                      "s / KD run": arms["kd"]["seconds"] if "kd" in arms else float("nan")})
+    fmt = {k: "s" for k in table[0]}
+    fmt.update({"images": ",d", "width": "d", "params": ",d", "bytes": ",d", "MACs": ",d", "s / KD run": ".1f"})
+    return text_table(table, fmt)

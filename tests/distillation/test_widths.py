@@ -119,3 +119,16 @@ def test_the_committed_width_sweep_is_complete():
     assert len(v["rows"]) == len(v["widths"]) * len(v["arms"]) * len(v["images"]) * len(v["seeds"])
     assert max(v["images"]) == data.SUBSETS["val"][0] and (v["T"], v["alpha"]) == widths.chosen_T_alpha()
     assert cache.entry("distillation-width").notebook == "05_distillation"
+
+
+def test_figures_draw_every_arm_and_the_teacher(fake_view):
+    from labkit.distillation import figures
+    fig = figures.width_seed_figure(fake_view)
+    assert len(fig.axes) == 2 and "50,000 labelled images" in fig.axes[1].get_title()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(widths.ARMS)
+    s = widths.summary(fake_view)
+    fig = figures.width_pareto_figure(s, {2: 0.1, 4: 0.2, "teacher": 1.0}, {"size_bytes": 10 ** 6,
+                                                                        "test_accuracy_pct": 91.0})
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(labels) == 2 * 3 + 1 and "kd, 50,000 images" in labels and labels[0].startswith("teacher")
+    assert fig.axes[0].get_xscale() == "log"
