@@ -131,4 +131,4 @@ def test_figures_draw_every_arm_and_the_teacher(fake_view):
                                                                         "test_accuracy_pct": 91.0})
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(labels) == 2 * 3 + 1 and "kd, 50,000 images" in labels and labels[0].startswith("teacher")
-    assert fig.axes[0].get_xscale() == "log"
+    assert fig.axes[0].get_xscale() == fig.axes[1].get_xscale() == "log"
