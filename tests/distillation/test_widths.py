@@ -132,3 +132,10 @@ def test_figures_draw_every_arm_and_the_teacher(fake_view):
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(labels) == 2 * 3 + 1 and "kd, 50,000 images" in labels and labels[0].startswith("teacher")
     assert fig.axes[0].get_xscale() == fig.axes[1].get_xscale() == "log"
+
+
+def test_full_path_runs_the_recipe_in_the_shape_of_the_cache(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cache, "compute", lambda n, **kw: seen.append((n, kw)) or cache.load(n))
+    assert widths.sweep(samples=400) == widths.load()
+    assert seen == [("distillation-width", {"samples": 400})]
