@@ -157,3 +157,77 @@ def describe_row(row) -> str:
     accs = ", ".join(f"{a:.2f}" for a in row["accs"])
     return (f"{row['name']}: validation {row['mean']:.2f} +- {row['std']:.2f} % (seeds: {accs}) | "
             f"student alone {row['alone_mean']:.2f} % | gain {row['gain']:+.2f} pt")
+
+
+# ---------------------------------------------------------------------------- students of several widths
+ARM_COLORS = {"alone": "0.45", "label smoothing": "tab:green", "kd": "tab:blue"}
+
+
+def width_seed_figure(view: dict, metric: str = "test_accuracy_pct") -> Figure:
+    """The width sweep (``labkit.distillation.widths``) seed by seed: one panel per number of
+    labelled images, accuracy per student width and arm, every seed a dot, the mean with its
+    +- 1 std bar beside (seaborn ``stripplot`` + ``pointplot``)."""
+    import pandas as pd
+    import seaborn as sns
+    df = pd.DataFrame(view["rows"])
+    fig = Figure(figsize=(10.5, 3.9), layout="constrained")
+    axes = fig.subplots(1, len(view["images"]), squeeze=False)[0]
+    hue = dict(hue="arm", hue_order=list(view["arms"]), palette=ARM_COLORS, order=list(view["widths"]))
+    for ax, n in zip(axes, view["images"]):
+        part = df[df["images"] == n]
+        sns.stripplot(data=part, x="width", y=metric, dodge=True, jitter=0.08, size=5, alpha=0.8, ax=ax,
+                      legend=False, **hue)
+        sns.pointplot(data=part, x="width", y=metric, dodge=0.53, errorbar="sd", capsize=0.08, linestyle="none",
+                      markers="_", markersize=14, err_kws={"linewidth": 1.4}, ax=ax, **hue)
+        ax.set_title(f"{n:,} labelled images, {len(view['seeds'])} seeds", fontsize=11)
+        ax.set_xlabel("student width (channels of its first conv; the teacher: 32)")
+        ax.set_ylabel("test accuracy (%)" if metric.startswith("test") else "validation accuracy (%)")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.get_legend().remove()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles[:len(view["arms"])], labels[:len(view["arms"])], loc="outside lower center",
+               ncols=len(view["arms"]), fontsize=9, title="dots: seeds; bar: mean +- 1 std")
+    return fig
+
+
+def width_pareto_figure(summary: list[dict], latency_ms: dict, teacher: dict, images=None,
+                        latency_label: str = "latency, measured now (ms)") -> Figure:
+    """Accuracy (mean +- std over seeds) against stored bytes and against the latency measured
+    now (both on log axes), one line per (arm, labelled images) joining its widths in the order of
+    the x axis, the teacher as a star. ``latency_ms``: ``{width:
+    ms, "teacher": ms}`` measured side by side; ``teacher``: its ``size_bytes``, ``test_accuracy_pct``."""
+    fig = Figure(figsize=(10.5, 4.0), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    images = images or sorted({r["images"] for r in summary})
+    styles = {n: s for n, s in zip(sorted(images), ("--", "-"))}
+    markers = {n: m for n, m in zip(sorted(images), ("o", "s"))}
+    for ax, x_of, xlabel in ((axes[0], lambda r: r["size_bytes"], "stored bytes (fp32 weights, log scale)"),
+                             (axes[1], lambda r: latency_ms[r["width"]], latency_label)):
+        for n in images:
+            for arm, color in ARM_COLORS.items():
+                rows = sorted((r for r in summary if r["images"] == n and r["arm"] == arm), key=x_of)
+                if not rows:
+                    continue
+                ax.errorbar([x_of(r) for r in rows], [r["mean"] for r in rows], yerr=[r["std"] for r in rows],
+                            fmt=markers[n] + styles[n], color=color, capsize=3, markersize=5,
+                            label=f"{arm}, {n:,} images")
+        for r in summary:       # widths written once, over the KD points of the larger data set
+            if r["arm"] == "kd" and r["images"] == max(images):
+                ax.annotate(f"w{r['width']}", (x_of(r), r["mean"]), textcoords="offset points", xytext=(-6, 8),
+                            fontsize=9)
+        tx = teacher["size_bytes"] if ax is axes[0] else latency_ms["teacher"]
+        ax.scatter([tx], [teacher["test_accuracy_pct"]], marker="*", s=220, color="crimson", edgecolors="k",
+                   linewidths=0.5, zorder=5, label="teacher cnn (60,000 images)")
+        ax.set_xlabel(xlabel)
+        ax.grid(True, alpha=0.3)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    for ax, fmt in ((axes[0], lambda x, _: f"{x / 1e3:g} kB" if x < 1e6 else f"{x / 1e6:g} MB"),
+                    (axes[1], lambda x, _: f"{x:g}")):
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(FuncFormatter(fmt))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[0].set_ylabel("test accuracy (%)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize=8)
+    return fig

@@ -11,7 +11,7 @@ from torch import nn
 from .. import validate
 from ..data import SUBSETS, subset
 from .losses import CNN_STAGES, FeatureTaps, kd_loss
-from .teacher import TeacherCache, attention_objective, kd_objective
+from .teacher import TeacherCache, _epsilon, attention_objective, kd_objective, smoothing_objective
 
 
 # ---------------------------------------------------------------------------- the student's protocol
@@ -63,14 +63,22 @@ def validation_accuracy(model: nn.Module) -> float:
 
 def train_student(seed: int = 0, cache: TeacherCache | None = None, T: float = 4.0, alpha: float = 0.9,
                   beta: float = 0.0, budget: Budget = Budget(), stages: Sequence[int] = CNN_STAGES[:2],
-                  progress: bool = False, report=None, desc: str = "student") -> nn.Module:
+                  progress: bool = False, report=None, desc: str = "student",
+                  label_smoothing: float = 0.0) -> nn.Module:
     """A student trained on ``budget``: alone (``cache=None``), with Hinton's KD (``T``,
     ``alpha``), or with attention transfer at ``stages`` too (``beta > 0``; the cache must
-    hold the teacher's maps of as many stages). Same seed: same initial weights and data order."""
+    hold the teacher's maps of as many stages). ``label_smoothing`` > 0 (no cache): alone, on
+    smoothed labels (``smoothing_objective``), KD's teacher-free control. Same seed: same
+    initial weights and data order."""
     from ..train import train
+    if _epsilon(label_smoothing) > 0 and cache is not None:
+        raise ValueError("label_smoothing is the control without a teacher: pass cache=None with it, "
+                         "or label_smoothing=0 with the teacher's cache")
     model = make_student(budget.width, seed)
     taps, loss = None, None
-    if cache is not None:
+    if label_smoothing > 0:
+        loss = smoothing_objective(label_smoothing)
+    elif cache is not None:
         if beta > 0:
             taps = FeatureTaps(model, stages)
             loss = attention_objective(cache, taps, beta, T, alpha)

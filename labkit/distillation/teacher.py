@@ -1,5 +1,6 @@
 """The teacher's outputs computed once (``TeacherCache``, looked up by image content) and
-the training objectives built on them (``kd_objective``, ``attention_objective``) for
+the training objectives built on them (``kd_objective``, ``attention_objective``; and
+``smoothing_objective``, label smoothing, the teacher-free control) for
 ``labkit.train.train(model, loss=...)``: no new training loop.
 """
 from __future__ import annotations
@@ -92,6 +93,32 @@ def kd_objective(cache: TeacherCache, T: float = 4.0, alpha: float = 0.9) -> Cal
         t_logits, _ = cache.lookup(x)
         return kd_loss(logits, t_logits, y, T, alpha), logits
     return loss
+
+
+def smoothing_objective(epsilon: float = 0.1) -> Callable:
+    """``loss(model, x, y) -> (loss, logits)``: cross-entropy against labels smoothed by
+    ``epsilon`` (Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016): the target
+    is ``1 - epsilon`` on the true class plus ``epsilon / C`` on every class. The control for
+    KD: soft targets without a teacher, the same for every image (Mueller, Kornblith & Hinton,
+    "When Does Label Smoothing Help?", NeurIPS 2019)."""
+    import torch.nn.functional as F
+    eps = _epsilon(epsilon)
+
+    def loss(model, x, y):
+        logits = model(x)
+        return F.cross_entropy(logits, y, label_smoothing=eps), logits
+    return loss
+
+
+def _epsilon(epsilon) -> float:
+    try:
+        e = float(epsilon)
+    except (TypeError, ValueError):
+        raise TypeError(f"label_smoothing must be a number in [0, 1), got {epsilon!r}: e.g. 0.1") from None
+    if not 0.0 <= e < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {epsilon!r}: the mass spread uniformly over the "
+                         f"classes, e.g. 0.1")
+    return e
 
 
 def attention_objective(cache: TeacherCache, taps: FeatureTaps, beta: float = 1000.0, T: float = 4.0,
