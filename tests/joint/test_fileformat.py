@@ -78,3 +78,21 @@ def test_share_sums_gradients_per_centroid():
     want = torch.zeros(shared.codebook.numel()).index_add_(0, shared.index.reshape(-1), g.reshape(-1))
     assert torch.allclose(shared.codebook.grad, want, atol=1e-5)
     assert (layer.weight[0, :3] == 0).all()
+
+
+def test_fit_allocation_counts_the_real_file():
+    """The fitted allocation's one-shot file (header, tables, biases included) fits the target with
+    the margin, where the allocator's estimate alone would be over it."""
+    base = zoo.load("lenet5", device="cpu")
+    names = list(weighted_layers(base))
+    opts = [(0.9, 3), (0.95, 2), (0.98, 2)]
+    cost = {n: {o: i * (1 + k) for i, o in enumerate(opts)} for k, n in enumerate(names)}
+    size = {n: {o: joint.option_bytes(weighted_layers(base)[n].weight.numel(), *o) for o in opts} for n in names}
+    table = {"cost": cost, "size": size}
+    target = 4000
+    alloc = joint.fit_allocation(base, table, target, margin=0.05)
+    assert joint.one_shot_bytes(base, alloc) <= 0.95 * target
+    naive = joint.allocation(table, target)
+    assert joint.one_shot_bytes(base, naive) > joint.one_shot_bytes(base, alloc)
+    with pytest.raises(ValueError, match="raise the byte budget"):
+        joint.fit_allocation(base, table, 300)
