@@ -82,10 +82,12 @@ def load(folder=None, own: bool = False, exclude=()) -> list[dict]:
     folder = Path(folder) if folder else reference_folder()
     if not folder.is_dir() or not any(folder.glob("*.jsonl")):
         raise FileNotFoundError(f"no results records in {folder}: execute a notebook first (make notebooks)")
-    out = [entry(r) for r in record.read(None, folder)]
+    def rows(where):        # an excluded notebook's file is not even read (e.g. the explorer's own, while it is rewritten)
+        return [r for f in sorted(where.glob("*.jsonl")) if f.stem not in exclude for r in record.read(f.stem, where)]
+    out = [entry(r) for r in rows(folder)]
     mine = results_dir()
     if own and mine.resolve() != folder.resolve() and mine.is_dir():
-        out += [entry(r, "yours") for r in record.read(None, mine)]
+        out += [entry(r, "yours") for r in rows(mine)]
     return [e for e in out if e["family"] not in LEFT_OUT and e["notebook"] not in exclude]
 
 

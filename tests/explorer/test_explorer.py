@@ -55,6 +55,13 @@ def test_load_ratios_families_and_left_out(folder):
     assert explorer.family_of("nas-ofa-subnet") == "nas" and explorer.family_of("brand-new") == "brand"
 
 
+def test_an_excluded_record_is_not_read(folder):
+    (folder / "09_explorer.jsonl").write_text('{"an": "old schema"}\n')
+    assert {e["notebook"] for e in explorer.load(folder, exclude=["09_explorer"])} >= {"02_pruning"}
+    with pytest.raises(ValueError, match="re-run its notebook"):
+        explorer.load(folder)
+
+
 def test_load_without_records_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="make notebooks"):
         explorer.load(tmp_path)
