@@ -75,7 +75,8 @@ def test_tiny_configuration_regenerates_the_sweep(name, tmp_path):
     # the same shape as the committed sweep, for the notebook's view too
     committed = cache.load(name)
     assert set(written["params"]) == set(committed["params"]) and set(written["extra"]) == set(committed["extra"])
-    assert {frozenset(r) for r in written["rows"]} <= {frozenset(r) for r in committed["rows"]}
+    # ("params": counted by points.make from a model since records keep it; a cache made before has none)
+    assert {frozenset(r) - {"params"} for r in written["rows"]} <= {frozenset(r) - {"params"} for r in committed["rows"]}
     assert set(cache.view(name, written)) == set(cache.view(name, committed))
 
 
