@@ -47,7 +47,7 @@ def params_of(point) -> int | None:
         return None
     if not isinstance(v, int) or isinstance(v, bool) or v < 0:
         raise ValueError(f"params must be an int >= 0 (the parameter count), got {v!r}")
-    return v
+    return int(v)           # a plain int in the record (an Approx count is compared like the MACs)
 
 
 def _per_model(value, name: str):

@@ -3,8 +3,9 @@ measured side by side in one run: the records' latencies come from many runs, th
 one, so their ratios are comparable with each other.
 
 ``REBUILD`` maps a family to a builder ``(baseline) -> (name, model, how)``; ``how`` is a dict of
-``points.measure`` options for that model (``storage``, ``nonzero``) and ``approx=True`` when its
-accuracy depends on this CPU's rounding. compact, prune, quant and lowrank need no training.
+``points.measure`` options for that model (``storage``, ``nonzero``), ``approx=True`` when its
+accuracy depends on this CPU's rounding and ``approx_counts=True`` when its bytes, MACs and
+parameters do too (the Deep Compression file: its nonzeros and its Huffman code come from training). compact, prune, quant and lowrank need no training.
 binary, distill, nas and joint are trained here on a short budget (``SHORT``: a few thousand
 images, seconds each) by their topics' own functions: the same architecture, storage and kernels
 as their notebooks' points, so bytes, MACs and latency are theirs; the accuracy is that of the
@@ -91,7 +92,7 @@ def _joint(cnn):
     m = fileformat.read(path, template)          # the decoded file is what runs
     m.bytes_from_file, m.file_bytes = True, (lambda: os.path.getsize(path))
     return (f"cnn Deep Compression file ({JOINT[0]:.0%}, {JOINT[1]} bits)", m,
-            {"approx": True, "nonzero": True, "technique": "joint-deep-compression",
+            {"approx": True, "approx_counts": True, "nonzero": True, "technique": "joint-deep-compression",
              "config": {"model": "cnn", "sparsity": JOINT[0], "bits": JOINT[1], "coder": "huffman", "images": SHORT}})
 
 
@@ -132,6 +133,10 @@ def remeasure(models: dict, hows: dict, batch_sizes=(1, 256), repeats: int = 20,
     out = {b: points.measure(models, batch_size=b, storage=storage, accuracy=acc, nonzero=nonzero,
                              repeats=repeats if b < 64 else repeats_large)
            for b in batch_sizes}
+    for pts in out.values():        # counts that depend on trained weights (a coded file, nonzeros): Approx too
+        for name, p in pts.items():
+            if hows[name].get("approx_counts"):
+                p.size_bytes, p.macs, p.params = verify.approx(p.size_bytes), verify.approx(p.macs), verify.approx(p.params)
     params = {}
     for name, m in models.items():
         counted = getattr(m, "counted_as", None) or m
