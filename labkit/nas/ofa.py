@@ -108,15 +108,7 @@ def spanning(n: int, seed: int = 0) -> list[tuple]:
     subnet first."""
     rng = random.Random(seed)
     out = [largest(), smallest()]
-    cols = {}
-    for s in range(len(space.STRIDES)):
-        for k, opts in choices(s).items():
-            seq = []
-            while len(seq) < n:
-                block = list(opts)
-                rng.shuffle(block)
-                seq += block
-            cols[(s, k)] = seq[:n]
+    cols = space.cycled_options(choices, n, rng)
     i = 0
     while len(out) < n:
         stages = range(len(space.STRIDES))

@@ -159,21 +159,30 @@ def from_params(params: dict) -> Arch:
                                params[f"s{s}_kernel"]) for s in range(len(STRIDES))))
 
 
-def spanning(n: int, seed: int = 0) -> list[Arch]:
-    """``n`` distinct architectures that span the space: every stage's ops, widths, depths and
-    kernels cycle through their options in shuffled order (a Latin-hypercube-like design), so each
-    option appears about equally often, unlike ``n`` uniform draws."""
-    rng = random.Random(seed)
+def cycled_options(choices_of, n: int, rng: random.Random, reshuffle: bool = False) -> dict:
+    """``{(stage, decision): n options}``: each decision's options (``choices_of(stage)``) cycled
+    in shuffled blocks, so each appears about equally often; ``reshuffle`` shuffles each column
+    once more, so columns are not aligned block by block."""
     cols = {}
     for s in range(len(STRIDES)):
-        for k, opts in choices(s).items():
+        for k, opts in choices_of(s).items():
             seq = []
             while len(seq) < n:
                 block = list(opts)
                 rng.shuffle(block)
                 seq += block
             cols[(s, k)] = seq[:n]
-            rng.shuffle(cols[(s, k)])
+            if reshuffle:
+                rng.shuffle(cols[(s, k)])
+    return cols
+
+
+def spanning(n: int, seed: int = 0) -> list[Arch]:
+    """``n`` distinct architectures that span the space: every stage's ops, widths, depths and
+    kernels cycle through their options in shuffled order (a Latin-hypercube-like design), so each
+    option appears about equally often, unlike ``n`` uniform draws."""
+    rng = random.Random(seed)
+    cols = cycled_options(choices, n, rng, reshuffle=True)
     out, seen = [], set()
     for i in range(n):
         a = tuple(row(s, cols[(s, "op")][i], cols[(s, "width")][i], cols[(s, "depth")][i], cols[(s, "kernel")][i])
