@@ -14,6 +14,11 @@ the rest                   each byte's code, most significant bit first, packed 
                            zero-padded to a whole byte
 =========================  ======================================================================
 
+A *compact* blob (``huffman_encode(data, compact=True)``) is for a container that already knows
+the stream's length and whose symbols are few (a file of codebook indices): one byte ``A - 1``, the
+code lengths of the values ``0 .. A - 1`` only (4 bits each, ``ceil(A / 2)`` bytes), then the codes;
+``huffman_decode(blob, n)`` reads it. Its table is ``1 + ceil(A / 2)`` bytes instead of 132.
+
 The code is *canonical* (as in DEFLATE, RFC 1951 section 3.2.2): codes of one length are
 consecutive integers in byte-value order, shorter lengths first, so the lengths alone define the
 code and are all the decoder needs. Lengths are at most ``MAX_LEN`` = 15 bits: if the Huffman tree
@@ -89,35 +94,57 @@ def _write_bits(codes: np.ndarray, lengths: np.ndarray) -> bytes:
     return b"".join(out)
 
 
-def huffman_encode(data: bytes) -> bytes:
-    """``data`` coded byte by byte with a canonical Huffman code (layout in the module docstring)."""
+def huffman_encode(data: bytes, compact: bool = False) -> bytes:
+    """``data`` coded byte by byte with a canonical Huffman code (layout in the module docstring);
+    ``compact``: the table covers only the values up to the largest, and the length is not stored."""
     sym = np.frombuffer(bytes(data), np.uint8)
     if len(sym) >= 2 ** 32:
         raise ValueError(f"huffman codes streams under 4 GiB, got {len(sym)} bytes: use coder='zlib'")
     lengths = code_lengths(np.bincount(sym, minlength=256))
-    table = (lengths[0::2] | lengths[1::2] << 4).astype(np.uint8).tobytes()
-    return table + struct.pack("<I", len(sym)) + _write_bits(canonical_codes(lengths)[sym], lengths[sym])
+    a = int(sym.max()) + 1 if compact and len(sym) else 256
+    nib = np.concatenate([lengths[:a], np.zeros(a % 2, np.int64)])
+    table = (nib[0::2] | nib[1::2] << 4).astype(np.uint8).tobytes()
+    head = bytes([a - 1]) + table if compact else table + struct.pack("<I", len(sym))
+    return head + _write_bits(canonical_codes(lengths)[sym], lengths[sym])
 
 
-def huffman_size(data: bytes) -> int:
-    """``len(huffman_encode(data))``, computed from the code lengths without writing the bits."""
-    counts = np.bincount(np.frombuffer(bytes(data), np.uint8), minlength=256)
-    return HUFFMAN_HEADER + (int((counts * code_lengths(counts)).sum()) + 7) // 8
+def huffman_header(alphabet: int | None = None) -> int:
+    """Bytes of a Huffman blob's table: ``HUFFMAN_HEADER``, or a compact one's for ``alphabet`` values."""
+    return HUFFMAN_HEADER if alphabet is None else 1 + (alphabet + 1) // 2
+
+
+def huffman_size(data: bytes, compact: bool = False) -> int:
+    """``len(huffman_encode(data, compact))``, computed from the code lengths without writing the bits."""
+    sym = np.frombuffer(bytes(data), np.uint8)
+    counts = np.bincount(sym, minlength=256)
+    head = huffman_header(int(sym.max()) + 1 if len(sym) else 256) if compact else HUFFMAN_HEADER
+    return head + (int((counts * code_lengths(counts)).sum()) + 7) // 8
 
 
 def _corrupt(why: str) -> ValueError:
     return ValueError(f"corrupt huffman stream ({why}): decode the bytes that export wrote, with the same plan")
 
 
-def huffman_decode(blob) -> bytes:
-    """The bytes that ``huffman_encode`` coded; a ``ValueError`` if the stream is inconsistent."""
+def huffman_decode(blob, n: int | None = None) -> bytes:
+    """The bytes that ``huffman_encode`` coded; ``n``: the length of a compact blob's stream (its
+    container stores it). A ``ValueError`` if the stream is inconsistent."""
     buf = bytes(blob)
-    if len(buf) < HUFFMAN_HEADER:
-        raise _corrupt(f"{len(buf)} bytes, shorter than its {HUFFMAN_HEADER}-byte header")
-    nibbles = np.frombuffer(buf, np.uint8, 128).astype(np.int64)
-    lengths = np.empty(256, np.int64)
-    lengths[0::2], lengths[1::2] = nibbles & 15, nibbles >> 4
-    n = struct.unpack_from("<I", buf, 128)[0]
+    if n is None:
+        head, a, first = HUFFMAN_HEADER, 256, 0
+        if len(buf) < head:
+            raise _corrupt(f"{len(buf)} bytes, shorter than its {head}-byte header")
+        n = struct.unpack_from("<I", buf, 128)[0]
+    else:
+        if not buf:
+            raise _corrupt("empty: no table")
+        a, first = buf[0] + 1, 1
+        head = huffman_header(a)
+        if len(buf) < head:
+            raise _corrupt(f"{len(buf)} bytes, shorter than its {head}-byte table")
+    nibbles = np.frombuffer(buf, np.uint8, (a + 1) // 2, first).astype(np.int64)
+    lengths = np.zeros(256 + 1, np.int64)
+    lengths[0:a + a % 2:2], lengths[1:a + a % 2:2] = nibbles & 15, nibbles >> 4
+    lengths = lengths[:256]
     used = np.flatnonzero(lengths)
     if int((1 << (MAX_LEN - lengths[used])).sum()) > 1 << MAX_LEN:
         raise _corrupt("its code lengths are over-subscribed")
@@ -128,7 +155,7 @@ def huffman_decode(blob) -> bytes:
     for s in used:
         lo = int(codes[s]) << (MAX_LEN - int(lengths[s]))
         table[lo:lo + (1 << (MAX_LEN - int(lengths[s])))] = int(lengths[s]) << 8 | int(s)
-    body = np.frombuffer(buf + b"\0\0\0", np.uint8, offset=HUFFMAN_HEADER).astype(np.int64)
+    body = np.frombuffer(buf + b"\0\0\0", np.uint8, offset=head).astype(np.int64)
     window = (body[:-2] << 16 | body[1:-1] << 8 | body[2:]).tolist()   # 24 bits from each byte on
     table, out, p = table.tolist(), bytearray(n), 0
     try:
@@ -140,8 +167,8 @@ def huffman_decode(blob) -> bytes:
             p += entry >> 8
     except IndexError:
         p = 1 << 62
-    if (p + 7) // 8 != len(buf) - HUFFMAN_HEADER:
-        raise _corrupt(f"{len(buf) - HUFFMAN_HEADER} bytes of codes, but {n} values take {(p + 7) // 8}")
+    if (p + 7) // 8 != len(buf) - head:
+        raise _corrupt(f"{len(buf) - head} bytes of codes, but {n} values take {(p + 7) // 8}")
     return bytes(out)
 
 

@@ -392,6 +392,20 @@ def test_huffman_layout():
     assert coding.huffman_decode(coding.huffman_encode(skewed)) == skewed
 
 
+def test_huffman_compact_layout():
+    """The compact table: one byte (alphabet - 1), 4-bit lengths of values 0 .. alphabet - 1, no length."""
+    assert coding.huffman_encode(bytes([0, 0, 0, 0, 1, 1, 2]), compact=True) == \
+        bytes([2, 1 | 2 << 4, 2]) + bytes([0b00001010, 0b11000000])   # 0: 1 bit, 1 and 2: 2 bits
+    for data in (b"x", bytes([3] * 9), bytes(range(16)) * 5, bytes(range(256)) * 3, bytes([0] * 500 + [1, 2, 3])):
+        blob = coding.huffman_encode(data, compact=True)
+        assert coding.huffman_decode(blob, len(data)) == data and coding.huffman_size(data, True) == len(blob)
+        assert len(blob) - coding.huffman_size(data) == coding.huffman_header(max(data) + 1) - coding.HUFFMAN_HEADER
+    blob = coding.huffman_encode(bytes(range(16)) * 5, compact=True)
+    for bad, why in ((blob[:5], "shorter than its 9-byte table"), (blob[:-1], "values take"), (b"", "empty")):
+        with pytest.raises(ValueError, match=why):
+            coding.huffman_decode(bad, 80)
+
+
 def _damage(blob, at, value):
     b = bytearray(blob)
     b[at] = value

@@ -4,7 +4,7 @@ Each layer has options ``(sparsity, bits)``. Its *cost* is the accuracy drop on 
 ``sensitivity`` images when that layer alone is pruned by magnitude and weight-shared by k-means
 (no fine-tuning: a scan, ``labkit.allocate.scan``); its *size* is the estimated bytes after entropy
 coding: per nonzero ``bits`` for the value plus the entropy of a geometric gap at that density for
-its relative index, plus the fp32 codebook. Dominated options (bigger and worse) are dropped, then
+its relative index, plus the fp16 codebook. Dominated options (bigger and worse) are dropped, then
 ``labkit.allocate.greedy`` picks one option per layer under the budget (Han et al. 2015's rule).
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def gap_bits(density: float) -> float:
 def option_bytes(numel: int, sparsity: float, bits: int) -> float:
     """Estimated coded bytes of one layer at ``(sparsity, bits)`` (values + gaps + codebook)."""
     nnz = max(numel - round(sparsity * numel), 1)
-    return nnz * (bits + gap_bits(nnz / numel)) / 8 + 4 * 2 ** bits
+    return nnz * (bits + gap_bits(nnz / numel)) / 8 + 2 * 2 ** bits
 
 
 def compressed_weight(w: torch.Tensor, sparsity: float, bits: int) -> torch.Tensor:

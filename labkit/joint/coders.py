@@ -5,7 +5,8 @@ coder that codes symbols one at a time with a fixed model can reach: ``n * H / 8
 1948), before the cost of telling the decoder the model. Coders compared:
 
 - ``huffman``: the lab's canonical Huffman (``labkit.coding``); whole bits per symbol, so within one
-  bit per symbol of ``H`` (and within ``p_max + 0.086`` bits, Gallager 1978); its table is 132 bytes;
+  bit per symbol of ``H`` (and within ``p_max + 0.086`` bits, Gallager 1978); its table is the
+  compact one the file stores (one byte, then 4 bits per symbol up to the largest used);
 - ``ans``: rANS with the exact empirical model (``constriction``, Duda 2013; Bamler 2022): fractional
   bits, a few bytes of flush; its table (the counts) is charged at 2 bytes per symbol of the alphabet;
 - ``zstd`` (level 19) and ``brotli`` (quality 11): general-purpose LZ + entropy coders, tables
@@ -54,7 +55,8 @@ def coded_bytes(symbols, coder: str) -> tuple[int, int]:
     """``(payload bytes, table bytes)`` of ``symbols`` (uint8) through ``coder``."""
     data = np.asarray(symbols, np.uint8).tobytes()
     if coder == "huffman":
-        return coding.huffman_size(data) - coding.HUFFMAN_HEADER, coding.HUFFMAN_HEADER
+        table = coding.huffman_header(int(np.max(symbols)) + 1 if len(data) else 256)
+        return coding.huffman_size(data, compact=True) - table, table
     if coder == "ans":
         words, table = ans_encode(symbols)
         return words.nbytes, table

@@ -9,15 +9,20 @@ tables (Han et al., ICLR 2016, sections 2-4):
   in flattened order, as a symbol ``0 .. 2**index_bits - 2``; the symbol ``2**index_bits - 1``
   is an *escape*: "skip that many zeros, no weight here" (so a long run costs one extra symbol
   and, unlike Han et al.'s filler zero, no value);
-- each stream is entropy-coded with the lab's canonical Huffman coder (``labkit.coding``: a
-  132-byte table, then the codes) over all layers at once.
+- each stream is entropy-coded with the lab's canonical Huffman coder over all layers at once, in
+  its compact form (``labkit.coding``: one byte for the alphabet, the code lengths of the symbols up
+  to the largest used, 4 bits each, then the codes; the metadata knows the streams' lengths).
 
 File layout (little-endian)::
 
     magic b"LKJC" | version u16 | flags u16 | body length u32 | CRC32 of the body u32     (16 bytes)
     body:  metadata length u16 | metadata (zlib'd JSON: tensor names, shapes, bits, counts, stream lengths)
-           codebooks (fp32, every weight's k centroids) | vectors (biases: fp16)
-           values stream (Huffman) | gaps stream (Huffman)
+           codebooks (every weight's k centroids: fp16 when flag bit 0 is set, else fp32)
+           vectors (biases: fp16) | values stream (Huffman) | gaps stream (Huffman)
+
+Codebooks are stored in fp16 when every centroid is an fp16 number (``pipeline.compress`` rounds
+them so), else in fp32: either way the file is lossless for the weights. Version 1 files (fp32
+codebooks, 132-byte Huffman tables) are still read.
 
 As in a firmware image the architecture is code: ``read`` takes a template model of the same
 architecture and checks every name and shape against the metadata. A short, long or damaged file
@@ -37,7 +42,8 @@ from torch import nn
 from .. import coding
 
 MAGIC = b"LKJC"
-VERSION = 1
+VERSION = 2
+FP16_BOOKS = 1                                # flags bit 0: codebooks are fp16
 HEADER = struct.Struct("<4sHHII")            # magic, version, flags, body length, CRC32
 MAX_SYMBOL_BITS = 8                           # symbols are bytes
 
@@ -107,23 +113,27 @@ def encode(model, index_bits: dict[str, int] | int = 8, bits: dict[str, int] | N
             cb, v, g = encode_tensor(t, ib)
             layer = name.rsplit(".", 1)[0]
             meta["t"].append([name, list(t.shape), "w", int((bits or {}).get(layer, 0)), ib, len(cb), len(v), len(g)])
-            books.append(cb.astype("<f4").tobytes())
+            books.append(cb)
             vals.append(v)
             gps.append(g)
         else:
             meta["t"].append([name, list(t.shape), "v"])
             vecs.append(t.numpy().astype("<f2").tobytes())
-    cv = coding.huffman_encode(np.concatenate(vals).tobytes())
-    cg = coding.huffman_encode(np.concatenate(gps).tobytes())
+    allb = np.concatenate(books) if books else np.zeros(0, np.float32)
+    half = bool(np.array_equal(allb.astype("<f2").astype(np.float32), allb))
+    bookbytes = allb.astype("<f2" if half else "<f4").tobytes()
+    sv, sg = np.concatenate(vals), np.concatenate(gps)
+    cv, cg = coding.huffman_encode(sv.tobytes(), compact=True), coding.huffman_encode(sg.tobytes(), compact=True)
     meta["s"] = [len(cv), len(cg)]
     mj = zlib.compress(json.dumps(meta, separators=(",", ":")).encode(), 9)
-    body = struct.pack("<H", len(mj)) + mj + b"".join(books) + b"".join(vecs) + cv + cg
-    blob = HEADER.pack(MAGIC, VERSION, 0, len(body), zlib.crc32(body)) + body
-    table = 2 * coding.HUFFMAN_HEADER
+    body = struct.pack("<H", len(mj)) + mj + bookbytes + b"".join(vecs) + cv + cg
+    blob = HEADER.pack(MAGIC, VERSION, FP16_BOOKS if half else 0, len(body), zlib.crc32(body)) + body
+    tv, tg = (coding.huffman_header(int(s.max()) + 1 if len(s) else 256) for s in (sv, sg))
     parts = {"header (magic, version, length, CRC32)": HEADER.size, "metadata (names, shapes, counts)": 2 + len(mj),
-             "codebooks (fp32 centroids)": sum(map(len, books)), "vectors (fp16 biases)": sum(map(len, vecs)),
-             "values (Huffman codes)": len(cv) - coding.HUFFMAN_HEADER,
-             "indices (Huffman-coded gaps)": len(cg) - coding.HUFFMAN_HEADER, "entropy tables (2 Huffman)": table}
+             f"codebooks ({'fp16' if half else 'fp32'} centroids)": len(bookbytes),
+             "vectors (fp16 biases)": sum(map(len, vecs)),
+             "values (Huffman codes)": len(cv) - tv, "indices (Huffman-coded gaps)": len(cg) - tg,
+             "entropy tables (2 Huffman)": tv + tg}
     assert sum(parts.values()) == len(blob)
     return blob, parts
 
@@ -144,11 +154,11 @@ def decode(blob: bytes, template: nn.Module) -> dict:
     blob = bytes(blob)
     if len(blob) < HEADER.size:
         raise _bad(f"{len(blob)} bytes, shorter than its {HEADER.size}-byte header: truncated")
-    magic, version, _flags, n, crc = HEADER.unpack_from(blob)
+    magic, version, flags, n, crc = HEADER.unpack_from(blob)
     if magic != MAGIC:
         raise _bad(f"magic {magic!r}, expected {MAGIC!r}")
-    if version != VERSION:
-        raise _bad(f"version {version}, this labkit reads version {VERSION}")
+    if version not in (1, VERSION):
+        raise _bad(f"version {version}, this labkit reads versions 1 and {VERSION}")
     body = blob[HEADER.size:]
     if len(body) != n:
         raise _bad(f"body of {len(body)} bytes, the header says {n}: {'truncated' if len(body) < n else 'extra bytes'}")
@@ -161,15 +171,17 @@ def decode(blob: bytes, template: nn.Module) -> dict:
         raise _bad(f"unreadable metadata: {e}") from None
     p = 2 + m
     ws = [e for e in meta["t"] if e[2] == "w"]
-    books = np.frombuffer(body, "<f4", sum(e[5] for e in ws), p)
+    books = np.frombuffer(body, "<f2" if flags & FP16_BOOKS else "<f4", sum(e[5] for e in ws), p)
     p += books.nbytes
+    books = books.astype(np.float32)
     nvec = sum(int(np.prod(e[1])) for e in meta["t"] if e[2] == "v")
     vecs = np.frombuffer(body, "<f2", nvec, p)
     p += vecs.nbytes
     vecs = vecs.astype(np.float32)
     lv, lg = meta["s"]
-    vals = np.frombuffer(coding.huffman_decode(body[p:p + lv]), np.uint8)
-    gps = np.frombuffer(coding.huffman_decode(body[p + lv:p + lv + lg]), np.uint8)
+    counts = (sum(e[6] for e in ws), sum(e[7] for e in ws)) if version >= 2 else (None, None)
+    vals = np.frombuffer(coding.huffman_decode(body[p:p + lv], counts[0]), np.uint8)
+    gps = np.frombuffer(coding.huffman_decode(body[p + lv:p + lv + lg], counts[1]), np.uint8)
     state = template.state_dict()
     expected = {k: list(v.shape) for k, v in state.items() if v.is_floating_point()}
     if expected != {e[0]: e[1] for e in meta["t"]}:

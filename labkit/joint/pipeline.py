@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
 
 from .. import size
@@ -45,17 +46,17 @@ def compress(base: nn.Module, alloc: dict[str, tuple[float, int]], prune_epochs:
                      limit=limit, report=None if progress else (lambda *_: None), final_share=final_share)
     share_(model, {n: b for n, (_, b) in alloc.items()})
     train(model, epochs=share_epochs, lr=SHARE_LR, seed=seed + 100, limit=limit, progress=progress, desc="centroids")
-    return bake_(model).eval()
+    return bake_(model, torch.float16).eval()      # the file stores fp16 centroids
 
 
 def stages(base: nn.Module, model: nn.Module, alloc: dict, file_bytes: int) -> dict[str, int]:
     """Bytes of each stage (the waterfall): fp32 (``base``), pruned (fp32 values + CSR index),
-    shared (``bits``-bit codes + ``INDEX_BITS`` relative index + codebooks + fp16 vectors, no
+    shared (``bits``-bit codes + ``INDEX_BITS`` relative index + fp16 codebooks + fp16 vectors, no
     entropy coding; the file's metadata and header included) and coded (``file_bytes``)."""
     pruned = size.size_bytes(model, size.Storage(sparse="csr"))
     streams = fileformat.streams(model, INDEX_BITS)
     layers = weighted_layers(model)
-    shared = sum((int((layers[n].weight != 0).sum()) * b + 7) // 8 + 4 * 2 ** b for n, (_, b) in alloc.items())
+    shared = sum((int((layers[n].weight != 0).sum()) * b + 7) // 8 + 2 * 2 ** b for n, (_, b) in alloc.items())
     shared += len(streams["gaps"]) * INDEX_BITS // 8 + vector_bytes(model)
     return {"fp32": size.size_bytes(base, "fp32"), "pruned": pruned, "shared": shared, "coded": int(file_bytes)}
 
@@ -68,7 +69,7 @@ def one_shot_bytes(base: nn.Module, alloc: dict[str, tuple[float, int]]) -> int:
     model = fold_batchnorm(copy.deepcopy(base))
     with torch.no_grad():
         for n, layer in weighted_layers(model).items():
-            layer.weight.copy_(compressed_weight(layer.weight, *alloc[n]))
+            layer.weight.copy_(compressed_weight(layer.weight, *alloc[n]).half().float())   # fp16 centroids, as stored
     return len(fileformat.encode(model, INDEX_BITS, {n: b for n, (_, b) in alloc.items()})[0])
 
 

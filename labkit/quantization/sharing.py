@@ -51,10 +51,16 @@ def share_(model: nn.Module, bits: dict[str, int], iters: int = 20) -> nn.Module
     return model
 
 
-def bake_(model: nn.Module) -> nn.Module:
-    """Replace every shared weight by its current value ``codebook[index] * mask`` (in place)."""
+def bake_(model: nn.Module, dtype: torch.dtype | None = None) -> nn.Module:
+    """Replace every shared weight by its current value ``codebook[index] * mask`` (in place);
+    ``dtype`` (e.g. ``torch.float16``): first round every codebook to the numbers a file stores in it."""
     for module in model.modules():
         if parametrize.is_parametrized(module, "weight"):
+            if dtype is not None:
+                with torch.no_grad():
+                    for p in module.parametrizations.weight:
+                        if hasattr(p, "codebook"):
+                            p.codebook.copy_(p.codebook.to(dtype).to(p.codebook.dtype))
             parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
             module.weight.requires_grad_(True)
     return model

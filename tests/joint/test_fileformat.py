@@ -46,6 +46,28 @@ def test_write_read_evaluate(compressed, tmp_path):
     assert os.path.getsize(path) < 246_824 / 20                   # > 20x smaller than fp32
 
 
+def test_fp16_codebooks_and_compact_tables(compressed):
+    """Codebooks rounded to fp16 (``bake_(m, torch.float16)``, as the pipeline does) are stored in 2
+    bytes a centroid and still decode exactly; the two Huffman tables are the compact ones."""
+    m = fold_batchnorm(zoo.load("lenet5", device="cpu"))
+    apply_masks_(m, magnitude_masks(m, 0.9))
+    joint.share_(m, {n: 4 for n in weighted_layers(m)})
+    half = joint.bake_(m, torch.float16).eval()
+    b32, p32 = joint.encode(compressed)
+    b16, p16 = joint.encode(half)
+    def centroids(m):
+        return sum(joint.distinct_values(layer.weight) for layer in weighted_layers(m).values())
+    assert p32["codebooks (fp32 centroids)"] == 4 * centroids(compressed)
+    assert p16["codebooks (fp16 centroids)"] == 2 * centroids(half)
+    streams = fileformat.streams(half)
+    assert p16["entropy tables (2 Huffman)"] == sum(1 + (int(s.max()) + 2) // 2 for s in streams.values())
+    decoded = joint.decode(b16, half)
+    for k, v in half.state_dict().items():
+        if v.dim() >= 2:
+            assert torch.equal(v, decoded[k]) and torch.equal(v, v.half().float()), k
+    assert len(b16) < len(b32)
+
+
 def test_damage_is_refused(compressed, tmp_path):
     blob, _ = joint.encode(compressed)
     flipped = bytearray(blob)
