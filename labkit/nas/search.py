@@ -155,22 +155,26 @@ def space_budget(lut: dict, q: float = 0.3, n: int = 500, seed: int = 7) -> floa
     return float(np.quantile([predict(lut, space.sample(rng)) for _ in range(n)], q))
 
 
-def recipe(n_trials: int = 24, k: int = K_STEPS, quantile: float = 0.3, seed: int = 0, samplers=SAMPLERS,
-           zoo_names=ZOO, retrain_seeds=(0,), budget: dict | None = None, stat: str = "min",
+def recipe(n_trials: int = 24, k: int = K_STEPS, quantile: float = 0.3, seeds=(0, 1, 2), samplers=SAMPLERS,
+           zoo_names=ZOO, shortlist: int = 3, retrain_seeds=(0, 1), budget: dict | None = None, stat: str = "min",
            test_limit: int | None = None, log=print):
-    """Random search vs NSGA-II, ``n_trials`` each (equal budgets), maximising the convergence proxy
-    (``truth.early_losses``, k steps) and minimising the LUT latency (the ``nas-latency`` cache, its
-    ``stat`` table) under a budget (the ``quantile`` of the space's LUT latencies), each study in its
-    own embedded SQLite file. Then the best feasible architecture of each sampler and the zoo's
-    compact architectures are trained from scratch with the ground truth's budget (``truth.train_arch``)
-    and evaluated on the validation images and the test set."""
+    """Random search vs NSGA-II, ``n_trials`` each (equal budgets), once per seed of ``seeds``: maximise
+    the convergence proxy (``truth.early_losses``, k steps) and minimise the LUT latency (the
+    ``nas-latency`` cache, its ``stat`` table) under a budget (the ``quantile`` of the space's LUT
+    latencies), each study in its own embedded SQLite file. Then, from each sampler's first-seed
+    study, the ``shortlist`` feasible trials of best proxy are trained with the ground truth's budget
+    (``truth.train_arch``, seed 0) and the one of best *validation* accuracy is the sampler's find
+    (proxy to shortlist, training to choose). The finds and the zoo's compact architectures are
+    then trained from scratch, ``retrain_seeds`` each, with that budget, and evaluated on the
+    validation images and the test set."""
     import tempfile
-
     from .. import metrics, points, zoo
-    from ..train import evaluate
+    from ..data import subset
+    from ..train import evaluate, train
     from . import latency, truth
     lut = latency.load_sweep()["lut"][stat]
     budget_ms = space_budget(lut, quantile)
+    b = {**truth.BUDGET, **(budget or {})}
     memo: dict = {}
 
     def score(arch):
@@ -178,50 +182,67 @@ def recipe(n_trials: int = 24, k: int = K_STEPS, quantile: float = 0.3, seed: in
             memo[arch] = -sum(truth.early_losses(arch, k, seed=0, budget=budget))
         return memo[arch]
 
-    found, extra = {}, {"trials": {}, "budget_ms": budget_ms}
+    runs: dict = {name: {} for name in samplers}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in samplers:
-            st = study(f"{name}-{seed}", name, seed, f"sqlite:///{tmp}/{name}.db")
-            st.optimize(objective(score, lambda a: latency.predict(lut, a), budget_ms), n_trials=n_trials)
-            got = trials(st)
-            extra["trials"][name] = [{"number": t["number"], "arch": [list(r) for r in t["arch"]], "score": t["score"],
-                                      "latency_ms": t["latency_ms"]} for t in got]
-            found[name] = best_feasible(got, budget_ms)
-            f = found[name]
-            log(f"{name}: " + (f"best feasible {f['score']:.3f} {space.describe(f['arch'])}" if f else "nothing feasible"))
+        for seed in seeds:
+            for name in samplers:
+                st = study(f"{name}-{seed}", name, seed, f"sqlite:///{tmp}/{name}-{seed}.db")
+                st.optimize(objective(score, lambda a: latency.predict(lut, a), budget_ms), n_trials=n_trials)
+                runs[name][str(seed)] = trials(st)
+                f = best_feasible(runs[name][str(seed)], budget_ms)
+                log(f"{name} seed {seed}: " + (f"best feasible {f['score']:.3f} {space.describe(f['arch'])}"
+                                                if f else "nothing feasible"))
+    trained: dict = {}                     # shortlisted architecture -> validation accuracy (seed 0)
+    found, short = {}, {}
+    for name in samplers:
+        ok = sorted((t for t in runs[name][str(seeds[0])] if t["latency_ms"] <= budget_ms), key=lambda t: -t["score"])
+        short[name] = []
+        for t in ok[:shortlist]:
+            if t["arch"] not in trained:
+                trained[t["arch"]] = float(truth.train_arch(t["arch"], 0, budget)[1])
+            short[name].append({"arch": [list(r) for r in t["arch"]], "score": t["score"], "latency_ms": t["latency_ms"],
+                                "val_accuracy_pct": round(trained[t["arch"]], 4)})
+            log(f"{name} shortlist: proxy {t['score']:.3f}, val {trained[t['arch']]:.2f} % {space.describe(t['arch'])}")
+        if ok:
+            found[name] = max(ok[:shortlist], key=lambda t: trained[t["arch"]])["arch"]
     rows = []
-    todo = [(f"found-{n}", space.build, f["arch"]) for n, f in found.items() if f] + \
-           [(z, lambda a: zoo.build(a), z) for z in zoo_names]
-    for label, make, what in todo:
+    todo = [(f"found-{n}", a) for n, a in found.items()] + [(z, z) for z in zoo_names]
+    for label, what in todo:
+        is_found = label.startswith("found")
         for s in retrain_seeds:
-            if label.startswith("found"):
-                model, val, losses, sec = truth.train_arch(what, s, budget)
+            if is_found:
+                model, val, _, _ = truth.train_arch(what, s, budget)
             else:
-                from ..data import subset
-                from ..train import train
-                b = {**truth.BUDGET, **(budget or {})}
-                model = make(what)
+                model = zoo.build(what)
                 train(model, epochs=b["epochs"], lr=b["lr"], batch_size=b["batch_size"], limit=b["images"], seed=s,
                       progress=False)
                 val = evaluate(model, subset("val", limit=b["eval_images"], batch_size=1000))
             test = float(evaluate(model, "test", limit=test_limit))
-            rows.append(points.make({"kind": "found" if label.startswith("found") else "zoo", "name": label, "seed": s,
-                                     "arch_name": space.describe(what) if label.startswith("found") else label},
+            rows.append(points.make({"kind": "found" if is_found else "zoo", "name": label, "seed": s,
+                                     "arch_name": space.describe(what) if is_found else label},
                                     model, test, val_accuracy_pct=round(float(val), 4),
-                                    arch=[list(r) for r in what] if label.startswith("found") else None,
+                                    arch=[list(r) for r in what] if is_found else None,
                                     params=metrics.count_params(model)))
             log(f"{label} seed {s}: val {float(val):.2f} %, test {test:.2f} %")
-    params = {"n_trials": n_trials, "k": k, "quantile": quantile, "seed": seed, "samplers": list(samplers),
-              "zoo": list(zoo_names), "retrain_seeds": list(retrain_seeds), "stat": stat, "test_limit": test_limit,
-              "budget": {**truth.BUDGET, **(budget or {})}}
+    extra = {"budget_ms": budget_ms, "shortlist": short,
+             "runs": {n: {sd: [{"number": t["number"], "arch": [list(r) for r in t["arch"]], "score": t["score"],
+                                "latency_ms": t["latency_ms"]} for t in ts] for sd, ts in by.items()}
+                      for n, by in runs.items()}}
+    params = {"n_trials": n_trials, "k": k, "quantile": quantile, "seeds": list(seeds), "samplers": list(samplers),
+              "zoo": list(zoo_names), "shortlist": shortlist, "retrain_seeds": list(retrain_seeds), "stat": stat,
+              "test_limit": test_limit, "budget": b}
     return rows, params, extra
 
 
 def view(doc: dict) -> dict:
-    """``{"trials": {sampler: [...]}, "budget_ms", "found": rows, "zoo": rows, "params", ...metadata}``."""
+    """``{"runs": {sampler: {seed: [trials]}}, "trials": {sampler: first seed's trials}, "budget_ms",
+    "shortlist", "found": rows, "zoo": rows, "params", ...metadata}``."""
     from .. import cache
-    tr = {n: [{**t, "arch": space.canonical(t["arch"])} for t in ts] for n, ts in doc["extra"]["trials"].items()}
-    return {**cache.meta(doc), "params": doc["params"], "trials": tr, "budget_ms": doc["extra"]["budget_ms"],
+    runs = {n: {sd: [{**t, "arch": space.canonical(t["arch"])} for t in ts] for sd, ts in by.items()}
+            for n, by in doc["extra"]["runs"].items()}
+    first = str(doc["params"]["seeds"][0])
+    return {**cache.meta(doc), "params": doc["params"], "runs": runs, "trials": {n: by[first] for n, by in runs.items()},
+            "budget_ms": doc["extra"]["budget_ms"], "shortlist": doc["extra"]["shortlist"],
             "found": [r for r in doc["rows"] if r["config"]["kind"] == "found"],
             "zoo": [r for r in doc["rows"] if r["config"]["kind"] == "zoo"]}
 
