@@ -12,7 +12,7 @@ file: write, read, rebuild) → ``coders`` (Huffman, rANS, zstd, brotli vs the e
 from .budget import BITS, SPARSITIES, allocation, gap_bits, option_bytes, options, pareto, scan  # noqa: F401
 from .budget import parse as parse_allocation, plain as plain_allocation  # noqa: F401
 from .coders import available as available_coders, compare as compare_coders, entropy_bits, entropy_bound  # noqa: F401
-from .fileformat import decode, encode, from_bytes, read, streams, write  # noqa: F401
+from .fileformat import decode, encode, from_bytes, read, round_vectors_, streams, write  # noqa: F401
 from .pipeline import compress, fit_allocation, one_shot_bytes, stages, vector_bytes  # noqa: F401
 from ..quantization.sharing import bake_, distinct_values, share_  # noqa: F401
 from .sweep import file_of, load_admm, load_dc, sweep_admm, sweep_dc, template  # noqa: F401

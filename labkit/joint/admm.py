@@ -21,6 +21,7 @@ from ..train import train
 
 RHO = 1e-2
 ADMM_EVERY = 10         # steps of W-training between Z/U updates
+RHO_GROWTH = 1.0        # rho is multiplied by this after every Z/U update (ADMM-NN's progressive rho)
 
 
 def project(w: torch.Tensor, sparsity: float, bits: int | None = None) -> torch.Tensor:
@@ -36,7 +37,8 @@ def project(w: torch.Tensor, sparsity: float, bits: int | None = None) -> torch.
 
 
 def admm_prune_(model: nn.Module, sparsity: float, epochs: float, rho: float = RHO, every: int = ADMM_EVERY,
-                bits: int | None = None, lr: float = 1e-3, limit: int | None = None, seed: int = 0) -> list[float]:
+                bits: int | None = None, lr: float = 1e-3, limit: int | None = None, seed: int = 0,
+                rho_growth: float = RHO_GROWTH, pull: float | None = None) -> list[float]:
     """ADMM-train ``model`` in place towards ``sparsity`` (one number, or ``{layer: sparsity}``; and
     ``bits``) in every Conv/Linear, then
     hard-prune it (the masks applied, not fine-tuned yet). Returns the relative residual
@@ -45,16 +47,23 @@ def admm_prune_(model: nn.Module, sparsity: float, epochs: float, rho: float = R
     sp = {n: sparsity.get(n, 0.0) if isinstance(sparsity, dict) else sparsity for n in layers}
     Z = {n: project(l.weight.detach(), sp[n], bits) for n, l in layers.items()}
     U = {n: torch.zeros_like(l.weight) for n, l in layers.items()}
-    residual, step = [], [0]
+    residual, step, r = [], [0], [float(rho)]
 
     def loss(m, x, y):
         logits = m(x)
         penalty = sum(((layers[n].weight - Z[n] + U[n]) ** 2).sum() for n in layers)
-        return F.cross_entropy(logits, y) + rho / 2 * penalty, logits
+        return F.cross_entropy(logits, y) + r[0] / 2 * penalty, logits
+
+    def plain(m, x, y):
+        logits = m(x)
+        return F.cross_entropy(logits, y), logits
 
     @torch.no_grad()
     def after(m):
         step[0] += 1
+        if pull:
+            for n, layer in layers.items():
+                layer.weight.sub_(pull * (layer.weight - Z[n] + U[n]))
         if step[0] % every:
             return
         num = den = 0.0
@@ -62,11 +71,14 @@ def admm_prune_(model: nn.Module, sparsity: float, epochs: float, rho: float = R
             w = layer.weight
             Z[n] = project(w + U[n], sp[n], bits)
             U[n] += w - Z[n]
+            U[n] /= rho_growth                 # the scaled dual is y / rho: rescaled when rho grows
             num += float(((w - Z[n]) ** 2).sum())
             den += float((w ** 2).sum())
         residual.append((num / max(den, 1e-12)) ** 0.5)
+        r[0] *= rho_growth
 
-    train(model, epochs=epochs, lr=lr, seed=seed, limit=limit, loss=loss, after_step=after, progress=False, desc="admm")
+    train(model, epochs=epochs, lr=lr, seed=seed, limit=limit, loss=plain if pull else loss, after_step=after,
+          progress=False, desc="admm")
     apply_masks_(model, magnitude_masks(model, sparsity))
     return residual
 

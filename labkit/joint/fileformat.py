@@ -18,10 +18,13 @@ File layout (little-endian)::
     magic b"LKJC" | version u16 | flags u16 | body length u32 | CRC32 of the body u32     (16 bytes)
     body:  metadata length u16 | metadata (zlib'd JSON: tensor names, shapes, bits, counts, stream lengths)
            codebooks (every weight's k centroids: fp16 when flag bit 0 is set, else fp32)
-           vectors (biases: fp16) | values stream (Huffman) | gaps stream (Huffman)
+           vectors (biases: int8 with one fp16 scale each when flag bit 1 is set, else fp16)
+           values stream (Huffman) | gaps stream (Huffman)
 
 Codebooks are stored in fp16 when every centroid is an fp16 number (``pipeline.compress`` rounds
-them so), else in fp32: either way the file is lossless for the weights. Version 1 files (fp32
+them so), else in fp32: either way the file is lossless for the weights. Biases are stored as int8
+with an fp16 scale per vector when every one is such a product (``round_vectors_`` makes them so),
+else in fp16. Version 1 files (fp32
 codebooks, 132-byte Huffman tables) are still read.
 
 As in a firmware image the architecture is code: ``read`` takes a template model of the same
@@ -44,8 +47,31 @@ from .. import coding
 MAGIC = b"LKJC"
 VERSION = 2
 FP16_BOOKS = 1                                # flags bit 0: codebooks are fp16
+INT8_VECTORS = 2                              # flags bit 1: vectors are int8 x an fp16 scale each
 HEADER = struct.Struct("<4sHHII")            # magic, version, flags, body length, CRC32
 MAX_SYMBOL_BITS = 8                           # symbols are bytes
+
+
+def _int8_scale(v: np.ndarray) -> np.float32:
+    """The fp16 scale of a vector stored as int8: ``max |v| / 127`` rounded to fp16."""
+    return np.float32(np.float16(np.abs(v).max() / 127 if v.size else 0.0))
+
+
+def _int8(v: np.ndarray) -> tuple[np.float32, np.ndarray]:
+    s = _int8_scale(v)
+    q = np.clip(np.round(v / s), -127, 127) if s > 0 else np.zeros_like(v)
+    return s, q.astype(np.int8)
+
+
+@torch.no_grad()
+def round_vectors_(model: nn.Module) -> nn.Module:
+    """Round every stored vector (bias) of ``model`` to ``int8 x fp16 scale``, in place: what a file
+    then stores in one byte a value, losslessly (``encode`` checks)."""
+    for t in model.state_dict().values():
+        if t.is_floating_point() and t.dim() < 2:
+            s, q = _int8(t.detach().cpu().numpy().astype(np.float32))
+            t.copy_(torch.from_numpy(q.astype(np.float32) * s))
+    return model
 
 
 def _stored(model) -> list[tuple[str, torch.Tensor]]:
@@ -118,7 +144,7 @@ def encode(model, index_bits: dict[str, int] | int = 8, bits: dict[str, int] | N
             gps.append(g)
         else:
             meta["t"].append([name, list(t.shape), "v"])
-            vecs.append(t.numpy().astype("<f2").tobytes())
+            vecs.append(t.numpy().astype(np.float32))
     allb = np.concatenate(books) if books else np.zeros(0, np.float32)
     half = bool(np.array_equal(allb.astype("<f2").astype(np.float32), allb))
     bookbytes = allb.astype("<f2" if half else "<f4").tobytes()
@@ -126,12 +152,19 @@ def encode(model, index_bits: dict[str, int] | int = 8, bits: dict[str, int] | N
     cv, cg = coding.huffman_encode(sv.tobytes(), compact=True), coding.huffman_encode(sg.tobytes(), compact=True)
     meta["s"] = [len(cv), len(cg)]
     mj = zlib.compress(json.dumps(meta, separators=(",", ":")).encode(), 9)
-    body = struct.pack("<H", len(mj)) + mj + bookbytes + b"".join(vecs) + cv + cg
-    blob = HEADER.pack(MAGIC, VERSION, FP16_BOOKS if half else 0, len(body), zlib.crc32(body)) + body
+    q8 = [_int8(v) for v in vecs]
+    int8 = all(np.array_equal(q.astype(np.float32) * s, v) for (s, q), v in zip(q8, vecs))
+    if int8:
+        vecbytes = np.array([s for s, _ in q8], "<f2").tobytes() + b"".join(q.tobytes() for _, q in q8)
+    else:
+        vecbytes = b"".join(v.astype("<f2").tobytes() for v in vecs)
+    body = struct.pack("<H", len(mj)) + mj + bookbytes + vecbytes + cv + cg
+    flags = (FP16_BOOKS if half else 0) | (INT8_VECTORS if int8 else 0)
+    blob = HEADER.pack(MAGIC, VERSION, flags, len(body), zlib.crc32(body)) + body
     tv, tg = (coding.huffman_header(int(s.max()) + 1 if len(s) else 256) for s in (sv, sg))
     parts = {"header (magic, version, length, CRC32)": HEADER.size, "metadata (names, shapes, counts)": 2 + len(mj),
              f"codebooks ({'fp16' if half else 'fp32'} centroids)": len(bookbytes),
-             "vectors (fp16 biases)": sum(map(len, vecs)),
+             f"vectors ({'int8 biases, fp16 scales' if int8 else 'fp16 biases'})": len(vecbytes),
              "values (Huffman codes)": len(cv) - tv, "indices (Huffman-coded gaps)": len(cg) - tg,
              "entropy tables (2 Huffman)": tv + tg}
     assert sum(parts.values()) == len(blob)
@@ -174,10 +207,16 @@ def decode(blob: bytes, template: nn.Module) -> dict:
     books = np.frombuffer(body, "<f2" if flags & FP16_BOOKS else "<f4", sum(e[5] for e in ws), p)
     p += books.nbytes
     books = books.astype(np.float32)
-    nvec = sum(int(np.prod(e[1])) for e in meta["t"] if e[2] == "v")
-    vecs = np.frombuffer(body, "<f2", nvec, p)
-    p += vecs.nbytes
-    vecs = vecs.astype(np.float32)
+    sizes = [int(np.prod(e[1])) for e in meta["t"] if e[2] == "v"]
+    if flags & INT8_VECTORS:
+        scales = np.frombuffer(body, "<f2", len(sizes), p).astype(np.float32)
+        p += 2 * len(sizes)
+        q = np.frombuffer(body, np.int8, sum(sizes), p).astype(np.float32)
+        p += sum(sizes)
+        vecs = q * np.repeat(scales, sizes)
+    else:
+        vecs = np.frombuffer(body, "<f2", sum(sizes), p).astype(np.float32)
+        p += 2 * sum(sizes)
     lv, lg = meta["s"]
     counts = (sum(e[6] for e in ws), sum(e[7] for e in ws)) if version >= 2 else (None, None)
     vals = np.frombuffer(coding.huffman_decode(body[p:p + lv], counts[0]), np.uint8)

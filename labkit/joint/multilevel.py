@@ -22,6 +22,7 @@ from ..pruning.masks import iterative_prune_
 from ..pruning.sparse import SparseLinear
 from ..train import train
 from ..quantization.sharing import bake_, share_
+from .fileformat import round_vectors_
 
 
 class SparseConv2d(nn.Module):
@@ -71,4 +72,4 @@ def joint_prune(base: nn.Module, ratio: float, sparsity: float, bits: int, chann
     q = copy.deepcopy(f)
     share_(q, {n: bits for n in weighted_layers(q)})
     train(q, epochs=share_epochs, lr=1e-4, limit=limit, progress=False, desc="centroids")
-    return {"structured": s.eval(), "structured+fine": f.eval(), "structured+fine+bits": bake_(q, torch.float16).eval()}
+    return {"structured": s.eval(), "structured+fine": f.eval(), "structured+fine+bits": round_vectors_(bake_(q, torch.float16)).eval()}

@@ -30,9 +30,9 @@ FIT_MARGIN = 0.06        # fine-tuned LeNet-5 files came out 1.5-4.6 % above the
 
 
 def vector_bytes(model: nn.Module) -> int:
-    """Bytes of the stored vectors (biases, fp16) of the folded ``model``."""
-    return 2 * sum(v.numel() for v in fold_batchnorm(model).state_dict().values()
-                   if v.is_floating_point() and v.dim() < 2)
+    """Bytes of the stored vectors of the folded ``model``: biases in int8, an fp16 scale each."""
+    vecs = [v.numel() for v in fold_batchnorm(model).state_dict().values() if v.is_floating_point() and v.dim() < 2]
+    return sum(vecs) + 2 * len(vecs)
 
 
 def compress(base: nn.Module, alloc: dict[str, tuple[float, int]], prune_epochs: float = PRUNE_EPOCHS,
@@ -46,12 +46,13 @@ def compress(base: nn.Module, alloc: dict[str, tuple[float, int]], prune_epochs:
                      limit=limit, report=None if progress else (lambda *_: None), final_share=final_share)
     share_(model, {n: b for n, (_, b) in alloc.items()})
     train(model, epochs=share_epochs, lr=SHARE_LR, seed=seed + 100, limit=limit, progress=progress, desc="centroids")
-    return bake_(model, torch.float16).eval()      # the file stores fp16 centroids
+    bake_(model, torch.float16)                     # the file stores fp16 centroids
+    return fileformat.round_vectors_(model).eval()  # and int8 biases
 
 
 def stages(base: nn.Module, model: nn.Module, alloc: dict, file_bytes: int) -> dict[str, int]:
     """Bytes of each stage (the waterfall): fp32 (``base``), pruned (fp32 values + CSR index),
-    shared (``bits``-bit codes + ``INDEX_BITS`` relative index + fp16 codebooks + fp16 vectors, no
+    shared (``bits``-bit codes + ``INDEX_BITS`` relative index + fp16 codebooks + int8 vectors, no
     entropy coding; the file's metadata and header included) and coded (``file_bytes``)."""
     pruned = size.size_bytes(model, size.Storage(sparse="csr"))
     streams = fileformat.streams(model, INDEX_BITS)
@@ -70,6 +71,7 @@ def one_shot_bytes(base: nn.Module, alloc: dict[str, tuple[float, int]]) -> int:
     with torch.no_grad():
         for n, layer in weighted_layers(model).items():
             layer.weight.copy_(compressed_weight(layer.weight, *alloc[n]).half().float())   # fp16 centroids, as stored
+    fileformat.round_vectors_(model)
     return len(fileformat.encode(model, INDEX_BITS, {n: b for n, (_, b) in alloc.items()})[0])
 
 

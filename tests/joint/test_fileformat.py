@@ -48,7 +48,8 @@ def test_write_read_evaluate(compressed, tmp_path):
 
 def test_fp16_codebooks_and_compact_tables(compressed):
     """Codebooks rounded to fp16 (``bake_(m, torch.float16)``, as the pipeline does) are stored in 2
-    bytes a centroid and still decode exactly; the two Huffman tables are the compact ones."""
+    bytes a centroid and biases rounded to int8 in 1 byte a value, and both still decode exactly;
+    the two Huffman tables are the compact ones."""
     m = fold_batchnorm(zoo.load("lenet5", device="cpu"))
     apply_masks_(m, magnitude_masks(m, 0.9))
     joint.share_(m, {n: 4 for n in weighted_layers(m)})
@@ -66,6 +67,14 @@ def test_fp16_codebooks_and_compact_tables(compressed):
         if v.dim() >= 2:
             assert torch.equal(v, decoded[k]) and torch.equal(v, v.half().float()), k
     assert len(b16) < len(b32)
+    # biases rounded to int8 x an fp16 scale (joint.round_vectors_, as the pipeline does): 1 byte each
+    joint.round_vectors_(half)
+    b8, p8 = joint.encode(half)
+    n_vec = [v.numel() for v in half.state_dict().values() if v.dim() < 2]
+    assert p16["vectors (fp16 biases)"] == 2 * sum(n_vec) and p8["vectors (int8 biases, fp16 scales)"] == sum(n_vec) + 2 * len(n_vec)
+    decoded = joint.decode(b8, half)
+    assert all(torch.equal(v, decoded[k]) for k, v in half.state_dict().items())
+    assert len(b8) == len(b16) - sum(n_vec) + 2 * len(n_vec)
 
 
 def test_damage_is_refused(compressed, tmp_path):
