@@ -22,6 +22,7 @@ from ..train import train
 RHO = 1e-2
 ADMM_EVERY = 10         # steps of W-training between Z/U updates
 RHO_GROWTH = 1.0        # rho is multiplied by this after every Z/U update (ADMM-NN's progressive rho)
+PULL = 0.1              # decoupled: after every optimiser step W moves this fraction towards Z - U
 
 
 def project(w: torch.Tensor, sparsity: float, bits: int | None = None) -> torch.Tensor:
@@ -38,11 +39,17 @@ def project(w: torch.Tensor, sparsity: float, bits: int | None = None) -> torch.
 
 def admm_prune_(model: nn.Module, sparsity: float, epochs: float, rho: float = RHO, every: int = ADMM_EVERY,
                 bits: int | None = None, lr: float = 1e-3, limit: int | None = None, seed: int = 0,
-                rho_growth: float = RHO_GROWTH, pull: float | None = None) -> list[float]:
+                rho_growth: float = RHO_GROWTH, pull: float | None = PULL) -> list[float]:
     """ADMM-train ``model`` in place towards ``sparsity`` (one number, or ``{layer: sparsity}``; and
     ``bits``) in every Conv/Linear, then
     hard-prune it (the masks applied, not fine-tuned yet). Returns the relative residual
-    ``||W - Z|| / ||W||`` over all layers after each Z update (it converges towards 0)."""
+    ``||W - Z|| / ||W||`` over all layers after each Z update (it converges towards 0).
+
+    The W-step: with ``pull`` (the default), the loss is the task loss alone and after every optimiser
+    step ``W -= pull * (W - Z + U)``, the proximal step of ``rho/2 ||W - Z + U||^2`` taken outside the
+    optimiser (as AdamW decouples weight decay). With ``pull=None`` the penalty is added to the loss
+    with ``rho`` (growing by ``rho_growth`` at every Z update): under Adam, whose steps are scaled per
+    weight, any ``rho`` large enough to matter gives the same steps, of about the learning rate."""
     layers = weighted_layers(model)
     sp = {n: sparsity.get(n, 0.0) if isinstance(sparsity, dict) else sparsity for n in layers}
     Z = {n: project(l.weight.detach(), sp[n], bits) for n, l in layers.items()}
@@ -92,9 +99,9 @@ def snap_(model: nn.Module, sparsity: float, bits: int) -> nn.Module:
 
 
 def admm_then_finetune(model: nn.Module, sparsity: float, admm_epochs: float, ft_epochs: float, limit=None,
-                       seed: int = 0, bits: int | None = None) -> list[float]:
+                       seed: int = 0, bits: int | None = None, pull: float | None = PULL) -> list[float]:
     """ADMM pruning, then masked fine-tuning (the mask held); in place. Returns the residuals."""
-    res = admm_prune_(model, sparsity, admm_epochs, limit=limit, seed=seed, bits=bits)
+    res = admm_prune_(model, sparsity, admm_epochs, limit=limit, seed=seed, bits=bits, pull=pull)
     masks = {n: l.weight != 0 for n, l in weighted_layers(model).items()}
     finetune_(model, ft_epochs, masks, lr=1e-3, seed=seed + 1, limit=limit, report=lambda *_: None)
     if bits:

@@ -129,11 +129,12 @@ def admm_allocation(model) -> dict:
     return {n: (0.5 if i == 0 else ADMM_SPARSITY) for i, n in enumerate(names)}
 
 
-def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float = ADMM_EPOCHS, bits: int = ADMM_BITS,
+def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1, 2), epochs: float = ADMM_EPOCHS, bits: int = ADMM_BITS,
                 limit: int | None = 20000, eval_limit: int | None = None, log=print):
     """For each seed: iterative magnitude pruning (3 rounds, ``epochs``), ADMM (``epochs / 2``, then the
-    mask held for ``epochs / 2``), and joint ADMM prune + quantise to ``bits`` (first seed); the same
-    allocation and fine-tuning budget for all. Rows keep the ADMM residuals."""
+    mask held for ``epochs / 2``), and, for the first seed, joint ADMM prune + quantise to ``bits`` and
+    ADMM with the penalty inside the loss (``pull=None``: what Adam does to it); the same allocation
+    and fine-tuning budget for all. Rows keep the ADMM residuals."""
     import copy
     from ..pruning.masks import iterative_prune_, weight_sparsity
     from ..size import Storage
@@ -143,14 +144,15 @@ def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float
     alloc = admm_allocation(base)
     rows = []
     for seed in seeds:
-        for kind in ("magnitude", "admm") + (("admm-joint",) if seed == seeds[0] else ()):
+        for kind in ("magnitude", "admm") + (("admm-joint", "admm-in-loss") if seed == seeds[0] else ()):
             m = fold_batchnorm(copy.deepcopy(base))
             residual = []
             if kind == "magnitude":
                 iterative_prune_(m, alloc, steps=3, epochs=epochs, limit=limit, report=lambda *_: None, seed=100 * seed)
             else:
                 residual = admm.admm_then_finetune(m, alloc, epochs / 2, epochs / 2, limit=limit, seed=seed,
-                                                   bits=bits if kind == "admm-joint" else None)
+                                                   bits=bits if kind == "admm-joint" else None,
+                                                   pull=None if kind == "admm-in-loss" else admm.PULL)
             acc = float(evaluate(m, limit=eval_limit))
             storage = Storage("codebook", bits, sparse="csr") if kind == "admm-joint" else Storage(sparse="csr")
             rows.append(points.make({"model": model, "kind": kind, "sparsity": round(weight_sparsity(m), 4),
@@ -158,7 +160,7 @@ def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1), epochs: float
                                     m, acc, storage=storage, nonzero=True, residual=[round(r, 5) for r in residual]))
             log(kind, seed, acc)
     params = {"model": model, "seeds": list(seeds), "epochs": epochs, "bits": bits, "limit": limit,
-              "eval_limit": eval_limit, "allocation": alloc}
+              "eval_limit": eval_limit, "allocation": alloc, "pull": admm.PULL, "every": admm.ADMM_EVERY}
     return rows, params, {}
 
 
