@@ -130,7 +130,7 @@ REGISTRY: dict[str, Sweep] = {s.name: s for s in (
           about="NAS search: random vs NSGA-II (Optuna) under a LUT latency budget; found and zoo nets retrained"),
     Sweep("nas-supernet", "07_nas_supernet.json", "07_nas", "labkit.nas.ofa:recipe",
           tiny={"n": 2, "candidates": 1, "train": {"images": 128, "epochs": 1},
-                "budget": {"images": 128, "eval_images": 100}, "calibration": 1},
+                "budget": {"images": 128, "eval_images": 100}, "calibration": 1, "matched": {"images": 192}},
           view="labkit.nas.ofa:view", device="cpu",
           about="Once-for-All: an elastic supernet (sandwich rule), subnets' inherited vs standalone accuracy"),
     Sweep("joint-deep-compression", "08_joint_deep_compression.json", "08_joint", "labkit.joint.sweep:dc_recipe",

@@ -29,7 +29,8 @@ the same on 2,000 images).
 
 ``python -m labkit sweep nas-supernet`` caches the supernet (its fp16 weights, base64 with their
 sha256, in the cache itself), its subnets' inherited accuracy
-and their standalone accuracy (``truth.train_arch``, the ground truth's budget, two seeds).
+and their standalone accuracy (``truth.train_arch``, two seeds: with the ground truth's budget, and
+with ``MATCHED``, the data the supernet saw).
 """
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ RANDOM = 2                                 # random subnets per sandwich step, b
 CALIBRATION_BATCHES, CALIBRATION_BATCH = 8, 64    # BN recalibration: 8 x 64 = 512 training images
 TRAIN = {"images": 8000, "epochs": 2, "batch_size": 64, "lr": 4e-3, "distill": True, "seed": 0}
 N_SUBNETS, N_CANDIDATES = 12, 60
+# the second standalone budget: the data the supernet saw (its images and epochs), where the ground
+# truth's shorter budget leaves the larger subnets undertrained
+MATCHED = {"images": TRAIN["images"], "epochs": TRAIN["epochs"]}
 
 
 # ---------------------------------------------------------------- the sub-space
@@ -349,17 +353,20 @@ def decode_weights(entry: dict) -> Supernet:
 
 # ---------------------------------------------------------------- the cached sweep
 def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[int] = (0, 1), train: dict = TRAIN,
-           budget: dict | None = None, calibration: int = CALIBRATION_BATCHES, seed: int = 0, log=print):
+           budget: dict | None = None, calibration: int = CALIBRATION_BATCHES, seed: int = 0,
+           matched: dict | None = MATCHED, log=print):
     """Train the supernet (``train``, sandwich rule), keep it fp16 in the cache (``extra["weights"]``)
     and evaluate with the stored weights: ``n`` subnets spanning
     the sub-space (``spanning``) with inherited accuracy (BN recalibrated on ``calibration`` batches)
-    and standalone accuracy (``truth.train_arch``, ``budget``, each seed), and ``candidates`` random
+    and standalone accuracy (``truth.train_arch``, ``budget``, each seed; again with ``matched``
+    overriding the budget, unless None), and ``candidates`` random
     other subnets with inherited accuracy only (what a budgeted pick searches, no training)."""
     from .. import metrics
     from ..data import subset
     from . import truth
     t = {**TRAIN, **(train or {})}
     b = {**truth.BUDGET, **(budget or {})}
+    bm = {**b, **matched} if matched else None
     torch.manual_seed(t["seed"])
     net = Supernet()
     t0 = time.perf_counter()
@@ -388,10 +395,14 @@ def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[i
                 _, sacc, _, secs = truth.train_arch(arch, s, b)
                 row[f"standalone_seed{s}_pct"] = round(float(sacc), 4)
                 row[f"standalone_seed{s}_seconds"] = round(secs, 2)
-            log(f"{i:3d}: inherited {acc:.2f} %, standalone {[row[f'standalone_seed{s}_pct'] for s in seeds]}  "
-                f"{space.describe(arch)}")
+            for s in seeds if bm else ():
+                _, sacc, _, secs = truth.train_arch(arch, s, bm)
+                row[f"matched_seed{s}_pct"] = round(float(sacc), 4)
+                row[f"matched_seed{s}_seconds"] = round(secs, 2)
+            log(f"{i:3d}: inherited {acc:.2f} %, standalone {[row[f'standalone_seed{s}_pct'] for s in seeds]}, "
+                f"matched {[row.get(f'matched_seed{s}_pct') for s in seeds]}  {space.describe(arch)}")
         rows.append(row)
-    params = {"n": n, "candidates": candidates, "seeds": list(seeds), "train": t, "budget": b,
+    params = {"n": n, "candidates": candidates, "seeds": list(seeds), "train": t, "budget": b, "matched": bm,
               "calibration_images": calibration * CALIBRATION_BATCH, "subspace_size": size(), "block": BLOCK,
               "expand": EXPAND, "random_per_step": RANDOM, "seed": seed}
     return rows, params, {"weights": weights, "train_seconds": round(train_s, 1)}
@@ -399,7 +410,8 @@ def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[i
 
 def view(doc: dict) -> dict:
     """``{"subnets": rows with "arch" (a tuple), "inherited_pct", "standalone_pct" (mean of seeds),
-    "standalone": {seed: %}, "candidates": rows, "params", "weights", "train_seconds", ...metadata}``."""
+    "standalone": {seed: %}, and with a matched budget "matched_pct", "matched": {seed: %};
+    "candidates": rows, "params", "weights", "train_seconds", ...metadata}``."""
     from .. import cache
     seeds = doc["params"]["seeds"]
     rows = []
@@ -408,6 +420,9 @@ def view(doc: dict) -> dict:
         if r["config"]["role"] == "subnet":
             r["standalone"] = {s: r[f"standalone_seed{s}_pct"] for s in seeds}
             r["standalone_pct"] = sum(r["standalone"].values()) / len(seeds)
+            if doc["params"].get("matched"):
+                r["matched"] = {s: r[f"matched_seed{s}_pct"] for s in seeds}
+                r["matched_pct"] = sum(r["matched"].values()) / len(seeds)
         rows.append(r)
     return {**cache.meta(doc), "params": doc["params"], "weights": doc["extra"]["weights"],
             "train_seconds": doc["extra"]["train_seconds"],

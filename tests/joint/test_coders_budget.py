@@ -55,3 +55,18 @@ def test_admm_projection():
     assert int((z != 0).sum()) == 60 and torch.equal(z[z != 0], w[z != 0])
     zq = admm.project(w, 0.9, bits=2)
     assert int((zq != 0).sum()) == 60 and torch.unique(zq[zq != 0]).numel() <= 4
+
+
+def test_admm_decoupled_pull_converges():
+    """The default (decoupled) W-step brings W towards the sparse set: the residual falls well below
+    its start, and the hard-pruned model has the asked sparsity. With the penalty inside Adam's loss
+    the residual grows instead (the notebook's lesson)."""
+    from labkit import zoo
+    from labkit.layers import fold_batchnorm, weighted_layers
+    m = fold_batchnorm(zoo.load("lenet5", device="cpu"))
+    res = admm.admm_prune_(m, 0.9, epochs=1.0, limit=2560, seed=0, every=4)
+    assert len(res) == 5 and min(res) < 0.5 * res[0] and res[-1] < res[0]
+    assert all(abs(float((l.weight == 0).float().mean()) - 0.9) < 0.01 for l in weighted_layers(m).values())
+    m = fold_batchnorm(zoo.load("lenet5", device="cpu"))
+    in_loss = admm.admm_prune_(m, 0.9, epochs=1.0, limit=2560, seed=0, every=4, pull=None)
+    assert in_loss[-1] > in_loss[0]
