@@ -120,7 +120,7 @@ def test_committed_sweeps_were_made_with_the_recipes_defaults():
         for key, p in inspect.signature(cache.recipe(name)).parameters.items():
             if key not in params or p.default is inspect.Parameter.empty:
                 continue
-            if p.default is None and key in ("epochs", "budget", "sensitivity_images"):    # None: the module's default
+            if p.default is None and key in ("epochs", "budget", "sensitivity_images", "matched"):   # None: the module's default
                 continue
             assert params[key] == cache._plain(p.default), (name, key)
 

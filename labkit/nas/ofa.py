@@ -354,19 +354,20 @@ def decode_weights(entry: dict) -> Supernet:
 # ---------------------------------------------------------------- the cached sweep
 def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[int] = (0, 1), train: dict = TRAIN,
            budget: dict | None = None, calibration: int = CALIBRATION_BATCHES, seed: int = 0,
-           matched: dict | None = MATCHED, log=print):
+           matched: dict | bool | None = None, log=print):
     """Train the supernet (``train``, sandwich rule), keep it fp16 in the cache (``extra["weights"]``)
     and evaluate with the stored weights: ``n`` subnets spanning
     the sub-space (``spanning``) with inherited accuracy (BN recalibrated on ``calibration`` batches)
     and standalone accuracy (``truth.train_arch``, ``budget``, each seed; again with ``matched``
-    overriding the budget, unless None), and ``candidates`` random
+    overriding the budget: None means ``MATCHED``, False none), and ``candidates`` random
     other subnets with inherited accuracy only (what a budgeted pick searches, no training)."""
     from .. import metrics
     from ..data import subset
     from . import truth
     t = {**TRAIN, **(train or {})}
     b = {**truth.BUDGET, **(budget or {})}
-    bm = {**b, **matched} if matched else None
+    m = MATCHED if matched is None else matched
+    bm = {**b, **m} if m else None
     torch.manual_seed(t["seed"])
     net = Supernet()
     t0 = time.perf_counter()
