@@ -108,17 +108,23 @@ def huffman_encode(data: bytes, compact: bool = False) -> bytes:
     return head + _write_bits(canonical_codes(lengths)[sym], lengths[sym])
 
 
-def huffman_header(alphabet: int | None = None) -> int:
-    """Bytes of a Huffman blob's table: ``HUFFMAN_HEADER``, or a compact one's for ``alphabet`` values."""
-    return HUFFMAN_HEADER if alphabet is None else 1 + (alphabet + 1) // 2
+def _compact_table(alphabet: int) -> int:
+    return 1 + (alphabet + 1) // 2
+
+
+def huffman_header(data: bytes, compact: bool = False) -> int:
+    """Bytes of the table in ``huffman_encode(data, compact)``: ``HUFFMAN_HEADER``, or the compact
+    one's (one byte, then 4 bits for each value up to the largest in ``data``)."""
+    if not compact:
+        return HUFFMAN_HEADER
+    sym = np.frombuffer(bytes(data), np.uint8)
+    return _compact_table(int(sym.max()) + 1 if len(sym) else 256)
 
 
 def huffman_size(data: bytes, compact: bool = False) -> int:
     """``len(huffman_encode(data, compact))``, computed from the code lengths without writing the bits."""
-    sym = np.frombuffer(bytes(data), np.uint8)
-    counts = np.bincount(sym, minlength=256)
-    head = huffman_header(int(sym.max()) + 1 if len(sym) else 256) if compact else HUFFMAN_HEADER
-    return head + (int((counts * code_lengths(counts)).sum()) + 7) // 8
+    counts = np.bincount(np.frombuffer(bytes(data), np.uint8), minlength=256)
+    return huffman_header(data, compact) + (int((counts * code_lengths(counts)).sum()) + 7) // 8
 
 
 def _corrupt(why: str) -> ValueError:
@@ -138,7 +144,7 @@ def huffman_decode(blob, n: int | None = None) -> bytes:
         if not buf:
             raise _corrupt("empty: no table")
         a, first = buf[0] + 1, 1
-        head = huffman_header(a)
+        head = _compact_table(a)
         if len(buf) < head:
             raise _corrupt(f"{len(buf)} bytes, shorter than its {head}-byte table")
     nibbles = np.frombuffer(buf, np.uint8, (a + 1) // 2, first).astype(np.int64)

@@ -399,7 +399,8 @@ def test_huffman_compact_layout():
     for data in (b"x", bytes([3] * 9), bytes(range(16)) * 5, bytes(range(256)) * 3, bytes([0] * 500 + [1, 2, 3])):
         blob = coding.huffman_encode(data, compact=True)
         assert coding.huffman_decode(blob, len(data)) == data and coding.huffman_size(data, True) == len(blob)
-        assert len(blob) - coding.huffman_size(data) == coding.huffman_header(max(data) + 1) - coding.HUFFMAN_HEADER
+        assert coding.huffman_header(data, compact=True) == 1 + (max(data) + 2) // 2            # 4 bits a value
+        assert len(blob) - coding.huffman_size(data) == coding.huffman_header(data, True) - coding.huffman_header(data)
     blob = coding.huffman_encode(bytes(range(16)) * 5, compact=True)
     for bad, why in ((blob[:5], "shorter than its 9-byte table"), (blob[:-1], "values take"), (b"", "empty")):
         with pytest.raises(ValueError, match=why):

@@ -78,7 +78,8 @@ def admm_prune_(model: nn.Module, sparsity: float, epochs: float, rho: float = R
             w = layer.weight
             Z[n] = project(w + U[n], sp[n], bits)
             U[n] += w - Z[n]
-            U[n] /= rho_growth                 # the scaled dual is y / rho: rescaled when rho grows
+            if not pull:
+                U[n] /= rho_growth             # the scaled dual is y / rho: rescaled when rho grows
             num += float(((w - Z[n]) ** 2).sum())
             den += float((w ** 2).sum())
         residual.append((num / max(den, 1e-12)) ** 0.5)

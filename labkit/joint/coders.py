@@ -55,7 +55,7 @@ def coded_bytes(symbols, coder: str) -> tuple[int, int]:
     """``(payload bytes, table bytes)`` of ``symbols`` (uint8) through ``coder``."""
     data = np.asarray(symbols, np.uint8).tobytes()
     if coder == "huffman":
-        table = coding.huffman_header(int(np.max(symbols)) + 1 if len(data) else 256)
+        table = coding.huffman_header(data, compact=True)
         return coding.huffman_size(data, compact=True) - table, table
     if coder == "ans":
         words, table = ans_encode(symbols)

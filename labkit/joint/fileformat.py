@@ -24,8 +24,7 @@ File layout (little-endian)::
 Codebooks are stored in fp16 when every centroid is an fp16 number (``pipeline.compress`` rounds
 them so), else in fp32: either way the file is lossless for the weights. Biases are stored as int8
 with an fp16 scale per vector when every one is such a product (``round_vectors_`` makes them so),
-else in fp16. Version 1 files (fp32
-codebooks, 132-byte Huffman tables) are still read.
+else in fp16. Version 1 files (fp32 codebooks, fp16 biases, 132-byte Huffman tables) are still read.
 
 As in a firmware image the architecture is code: ``read`` takes a template model of the same
 architecture and checks every name and shape against the metadata. A short, long or damaged file
@@ -161,7 +160,7 @@ def encode(model, index_bits: dict[str, int] | int = 8, bits: dict[str, int] | N
     body = struct.pack("<H", len(mj)) + mj + bookbytes + vecbytes + cv + cg
     flags = (FP16_BOOKS if half else 0) | (INT8_VECTORS if int8 else 0)
     blob = HEADER.pack(MAGIC, VERSION, flags, len(body), zlib.crc32(body)) + body
-    tv, tg = (coding.huffman_header(int(s.max()) + 1 if len(s) else 256) for s in (sv, sg))
+    tv, tg = (coding.huffman_header(s.tobytes(), compact=True) for s in (sv, sg))
     parts = {"header (magic, version, length, CRC32)": HEADER.size, "metadata (names, shapes, counts)": 2 + len(mj),
              f"codebooks ({'fp16' if half else 'fp32'} centroids)": len(bookbytes),
              f"vectors ({'int8 biases, fp16 scales' if int8 else 'fp16 biases'})": len(vecbytes),

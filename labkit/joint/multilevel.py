@@ -72,4 +72,5 @@ def joint_prune(base: nn.Module, ratio: float, sparsity: float, bits: int, chann
     q = copy.deepcopy(f)
     share_(q, {n: bits for n in weighted_layers(q)})
     train(q, epochs=share_epochs, lr=1e-4, limit=limit, progress=False, desc="centroids")
-    return {"structured": s.eval(), "structured+fine": f.eval(), "structured+fine+bits": round_vectors_(bake_(q, torch.float16)).eval()}
+    q = round_vectors_(bake_(q, torch.float16))          # what its file stores: fp16 centroids, int8 biases
+    return {"structured": s.eval(), "structured+fine": f.eval(), "structured+fine+bits": q.eval()}
