@@ -259,7 +259,7 @@ def document(name: str, result, seconds: float | None = None, **meta) -> dict:
     labkit, torch and thread count of this process, now, ``seconds``. ``meta`` overrides those
     (a file converted from an older layout keeps the versions that computed it)."""
     import torch
-    from . import __version__
+    from .version import __version__
     e = entry(name)
     rows, params, extra = _parts(result)
     doc = {"sweep": e.name, "schema": SCHEMA, "command": e.command, "labkit": __version__,

@@ -4,7 +4,8 @@ The deployed fp32 baseline (the honest reference for every speedup):
 
 - ``deployed(model, runtime="auto", batch_size)``: the same weights as a deployment runs them,
   ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"`` (the exported
-  file in ONNX Runtime), or ``"auto"``: the faster of the two, timed here (``candidates``, ``fastest``);
+  file in ONNX Runtime), or ``"auto"``: the fastest of those and the eager model, timed here
+  (``candidates``, ``fastest``);
   ``deployed_forms(models, batch_sizes)`` for several models at once.
 - ``compiled(model)``: ``torch.compile`` of the torch form, with what its first compile cost.
 
@@ -102,6 +103,7 @@ class OrtModule(nn.Module):
     """An ONNX Runtime session behind ``nn.Module``: ``forward`` takes and returns CPU tensors."""
 
     bytes_from_file = True      # labkit.points.measure counts the file's bytes: what this runtime loads
+    runtime = "onnxruntime"     # a deployed form (labkit.points.form_of): a runtime a deployment runs
 
     def __init__(self, path, threads: int | None = None):
         super().__init__()
@@ -194,6 +196,7 @@ def onnx_initializer_bytes(path) -> dict:
 # speed, no weight changed. Speedups of compressed models are honest only against that form.
 
 DEPLOY_RUNTIMES = ("torch", "onnxruntime", "auto")
+EAGER = "torch eager (as trained)"
 
 
 class ChannelsLast(nn.Module):
@@ -221,27 +224,34 @@ def torch_deployed(model: nn.Module) -> nn.Module:
 
 
 def candidates(model: nn.Module, folder=None, threads: int | None = None, input_size=(1, 1, 28, 28)) -> dict:
-    """Both deployed fp32 forms of ``model``: ``{"torch": torch_deployed(model), "onnxruntime": OrtModule}``,
-    each with a ``runtime`` attribute; ``folder`` keeps the ONNX file (default: a temporary folder)."""
+    """Every fp32 form a deployment of ``model`` could run: ``{"eager": the model as trained (a copy, eval
+    mode), "torch": torch_deployed(model), "onnxruntime": OrtModule}``, each with a ``runtime``
+    attribute; ``folder`` keeps the ONNX file (default: a temporary folder). Eager is a candidate:
+    for a tiny layer ONNX Runtime's per-call overhead can cost more than the arithmetic."""
+    import copy
     import tempfile
     validate.module(model)
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="labkit-deploy-"))
-    forms = {"torch": torch_deployed(model), "onnxruntime": OrtModule(
+    forms = {"eager": copy.deepcopy(model).eval(), "torch": torch_deployed(model), "onnxruntime": OrtModule(
         export_onnx(model, folder / "deployed.fp32.onnx", input_size=input_size), threads)}
+    forms["eager"].runtime = EAGER
     forms["torch"].runtime = "torch (BatchNorm folded, channels_last)"
     forms["onnxruntime"].runtime = "onnxruntime fp32"
     _count_as(forms["onnxruntime"], forms["torch"])
     forms["onnxruntime"].bytes_from_file = False    # sized like the torch form: the same weights, whichever wins
+    _count_as(forms["eager"], forms["torch"])       # (BatchNorm folded: what a deployment stores, whichever runs)
     return forms
 
 
-def fastest(forms: dict, batch_size: int = 1, repeats: int = 10, input_size=(1, 1, 28, 28)) -> nn.Module:
-    """The fastest of ``forms`` (e.g. ``candidates(model)``), timed interleaved at ``batch_size`` here;
-    its ``candidates`` attribute holds every form's median ms."""
+def fastest(forms: dict, batch_size: int = 1, repeats: int = 20, input_size=(1, 1, 28, 28)) -> nn.Module:
+    """The fastest of ``forms`` (e.g. ``candidates(model)``), timed together at ``batch_size`` here
+    (``labkit.timing``: a choice, not a claim, so ``repeats`` rounds and no busy-machine guard); its
+    ``candidates`` attribute holds every form's median ms."""
     from .metrics import compare_latency
     if not forms:
         raise ValueError("fastest needs at least one form: pass candidates(model)")
-    times = compare_latency(forms, (batch_size, *tuple(input_size)[1:]), repeats=repeats)
+    times = compare_latency(forms, (batch_size, *tuple(input_size)[1:]), repeats=repeats, control=None,
+                           extend=False, guard=False)
     best = min(times, key=lambda k: times[k].median_ms)
     chosen = forms[best]
     chosen.candidates = {k: t.median_ms for k, t in times.items()}
@@ -249,14 +259,14 @@ def fastest(forms: dict, batch_size: int = 1, repeats: int = 10, input_size=(1, 
 
 
 def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folder=None, threads: int | None = None,
-             input_size=(1, 1, 28, 28), repeats: int = 10) -> nn.Module:
+             input_size=(1, 1, 28, 28), repeats: int = 20) -> nn.Module:
     """The fp32 form of ``model`` a deployment on this machine would run, for any model (dense,
     pruned, factorised, ...); its weights are the same, only the runtime changes.
 
     ``runtime``: ``"torch"`` (``torch_deployed``: BatchNorm folded, channels-last), ``"onnxruntime"``
     (the exported ONNX file, whose exporter folds BatchNorm, run by ONNX Runtime's CPU provider with
-    its graph optimisations and ``threads`` threads), or ``"auto"``: both (``candidates``), timed
-    interleaved at ``batch_size`` (``fastest``), and the faster returned. The returned module's
+    its graph optimisations and ``threads`` threads), or ``"auto"``: those two and the eager model
+    itself (``candidates``), timed together at ``batch_size`` (``fastest``), and the fastest returned. The returned module's
     ``runtime`` names what it is; with ``"auto"``, ``candidates`` holds both times in ms.
     ``folder`` keeps the ONNX file (default: a temporary folder)."""
     validate.choice(runtime, DEPLOY_RUNTIMES, "runtime")
@@ -270,7 +280,7 @@ def deployed(model: nn.Module, runtime: str = "auto", batch_size: int = 1, folde
     return fastest(candidates(model, folder, threads, input_size), batch_size, repeats, input_size)
 
 
-def deployed_forms(models: dict, batch_sizes=(1, 256), repeats: int = 10, input_size=(1, 1, 28, 28)) -> dict:
+def deployed_forms(models: dict, batch_sizes=(1, 256), repeats: int = 20, input_size=(1, 1, 28, 28)) -> dict:
     """``{batch_size: {name: deployed form}}`` for several models: each exported once (``candidates``),
     and the faster form chosen per batch size (``fastest``)."""
     forms = {name: candidates(m, input_size=input_size) for name, m in models.items()}

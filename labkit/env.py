@@ -6,6 +6,7 @@ picks CUDA when there is one, else the CPU (never asserts a GPU).
 """
 from __future__ import annotations
 
+import io
 import os
 import platform
 import random
@@ -53,10 +54,18 @@ def setup(seed: int = 0, device: str | None = None, quiet: bool = False) -> torc
     _quiet_known_warnings()
     _inline_figures()
     if not quiet:
-        from . import __version__
+        from .version import __version__
         print(f"labkit {__version__} | torch {torch.__version__.split('+')[0]} | device {_DEVICE.type} | "
               f"threads {torch.get_num_threads()} | seed {seed} | python {platform.python_version()}")
     return _DEVICE
+
+
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """A ``matplotlib.figure.Figure`` as PNG bytes (touches no global pyplot state; imports
+    nothing: the figure renders itself). ``labkit.ui.plots.figure_png`` is this function."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
 
 
 def _inline_figures() -> None:
@@ -69,7 +78,6 @@ def _inline_figures() -> None:
     ip = get_ipython()
     if ip is not None and hasattr(ip, "display_formatter"):
         from matplotlib.figure import Figure
-        from .ui.plots import figure_png
         ip.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: figure_png(fig, dpi=100))
 
 

@@ -5,23 +5,19 @@
   ``Conv2d`` (any stride, padding, dilation, groups) and ``Linear``; other layers
   (BatchNorm, activations, pooling, the residual adds) are not counted, as in the papers.
   ``nonzero=True`` counts what a kernel that skipped zero weights would do.
-- ``compare_latency``: median wall time of a forward pass under ``torch.inference_mode()``,
-  after warm-up, over many repeats, with the spread, batch size, threads and device, for
-  several models timed interleaved in one run, so machine noise hits them alike.
+- ``compare_latency``: the lab's one timing protocol (``labkit.timing``): several models timed
+  together in shuffled rounds, medians and IQRs, paired speedups with intervals, an A/A control.
 Size in bytes lives in ``labkit.size``; the four measures of a model together, and ratios
 against a reference measured in the same run, in ``labkit.points``.
 """
 from __future__ import annotations
 
-import statistics
-import time
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from . import validate
+from . import timing, validate
 from .layers import WEIGHTED
+from .timing import Latency  # noqa: F401  (the timing of one model: labkit.timing.Latency)
 
 MNIST_INPUT = (1, 1, 28, 28)
 
@@ -39,15 +35,6 @@ def _example(model: nn.Module, input_size, device=None) -> torch.Tensor:
         p = next(model.parameters(), None)
         device = p.device if p is not None else "cpu"
     return torch.randn(*input_size, device=device)
-
-
-def _forward(model: nn.Module, x: torch.Tensor):
-    try:
-        return model(x)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise ValueError(f"the model cannot take an input of shape {tuple(x.shape)} ({first}): "
-                         f"pass input_size=(batch, channels, height, width) that it accepts, e.g. {MNIST_INPUT}") from None
 
 
 def layer_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
@@ -74,7 +61,7 @@ def macs_by_layer(model: nn.Module, input_size=MNIST_INPUT) -> dict[str, int]:
     try:
         model.eval()
         with torch.inference_mode():
-            _forward(model, _example(model, (1, *tuple(input_size)[1:])))
+            timing.checked_forward(model, _example(model, (1, *tuple(input_size)[1:])))
     finally:
         for h in hooks:
             h.remove()
@@ -96,78 +83,12 @@ def count_macs(model: nn.Module, input_size=MNIST_INPUT, nonzero: bool = False) 
     return int(sum(round(macs * kept[name]) for name, macs in by_layer.items()))
 
 
-@dataclass
-class Latency:
-    """One model's timing: median and spread in milliseconds per forward pass."""
-    median_ms: float
-    p25_ms: float
-    p75_ms: float
-    min_ms: float
-    repeats: int
-    batch_size: int
-    threads: int
-    device: str
-
-    @property
-    def spread_ms(self) -> float:   # interquartile range
-        return self.p75_ms - self.p25_ms
-
-    def __str__(self) -> str:
-        return (f"{self.median_ms:.3f} ms (IQR {self.p25_ms:.3f}-{self.p75_ms:.3f}, n={self.repeats}, "
-                f"batch {self.batch_size}, {self.threads} threads, {self.device})")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _summarize(samples: list[float], batch_size: int, device: torch.device) -> Latency:
-    q = statistics.quantiles(samples, n=4) if len(samples) > 1 else [samples[0]] * 3
-    return Latency(statistics.median(samples) * 1e3, q[0] * 1e3, q[2] * 1e3, min(samples) * 1e3,
-                   len(samples), batch_size, torch.get_num_threads(), device.type)
-
-
-def compare_latency(models: dict[str, nn.Module], input_size=MNIST_INPUT, repeats: int = 30,
-                    warmup: int = 5, min_sample_s: float = 0.002, device=None) -> dict[str, Latency]:
-    """Time several models interleaved (A, B, C, A, B, C, ...) on the same input.
-
-    Each sample times ``number`` back-to-back calls (chosen in warm-up so a sample lasts at
-    least ``min_sample_s``) and divides, so microsecond-scale models are timed fairly.
-    """
-    if not models:
-        raise ValueError("compare_latency needs at least one model: pass {'name': model, ...}")
-    for name, m in models.items():
-        validate.module(m, name)
-    if device is None:
-        first = next(iter(models.values()))
-        device = next(first.parameters()).device if any(True for _ in first.parameters()) else "cpu"
-    device = torch.device(device)
-    x = torch.randn(*input_size, device=device)
-    for m in models.values():
-        m.eval()
-    numbers = {}
-    samples: dict[str, list[float]] = {k: [] for k in models}
-    with torch.inference_mode():
-        for name, m in models.items():
-            _forward(m, x)                              # clear error on a bad shape
-            _sync(device)
-            t0 = time.perf_counter()
-            for _ in range(warmup):
-                m(x)
-            _sync(device)
-            per_call = max((time.perf_counter() - t0) / max(warmup, 1), 1e-7)
-            numbers[name] = max(1, int(min_sample_s / per_call))
-        for _ in range(repeats):
-            for name, m in models.items():
-                n = numbers[name]
-                _sync(device)
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    m(x)
-                _sync(device)
-                samples[name].append((time.perf_counter() - t0) / n)
-    return {k: _summarize(v, int(input_size[0]), device) for k, v in samples.items()}
+def compare_latency(models: dict[str, nn.Module], input_size=MNIST_INPUT, repeats: int = timing.ROUNDS,
+                    warmup: int = timing.WARMUP, min_sample_s: float = timing.MIN_SAMPLE_S, device=None,
+                    control: str | bool | None = True, table: str | None = None, **kw) -> timing.Timing:
+    """Time several models together with the lab's one protocol (``labkit.timing.compare``): warm-up,
+    ``repeats`` (at least) rounds in a shuffled order, the first model timed twice as the A/A control.
+    Returns ``{name: Latency}`` (a ``labkit.timing.Timing``: ``.ratio(a, b)``, ``.floor``,
+    ``.speedup_text(name)``, ``.floor_line()``)."""
+    return timing.compare(models, input_size, rounds=repeats, warmup=warmup, min_sample_s=min_sample_s,
+                          device=device, control=control, table=table, **kw)

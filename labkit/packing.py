@@ -1,5 +1,6 @@
-"""The real bytes behind ``labkit.size``'s counts: ``export`` a model under a storage plan,
-``load`` it back, ``write`` it to a file (the layouts are documented in ``labkit.size``).
+"""The real bytes behind ``labkit.size``'s counts: ``export`` a model under a storage plan
+(``labkit.plan``), ``load`` it back, ``write`` it to a file (the layouts are documented in
+``labkit.size``; the arrays that store each tensor are built in ``labkit.plan``, which both share).
 
 Every count of ``size.size_bytes`` is proved equal to ``len(export(...))`` in the tests, and
 ``load(export(model))`` gives back the tensors the plan represents.
@@ -13,95 +14,11 @@ import numpy as np
 import torch
 
 from . import coding
-from .quantization import quant
-from .size import (Plan, Storage, _as_plan, _col_dtype, _label, _packed, _ptr_dtype, _relative, _state,
-                   _stored)
+from .plan import (Plan, Storage, _as_plan, _encode, _label, _pack, _packed, _ptr_dtype, _col_dtype,  # noqa: F401
+                   _raw, _state, _stored)
 
 
 # ---- export --------------------------------------------------------------------------------------
-
-def _pack(codes: np.ndarray, bits: int) -> np.ndarray:
-    """Unsigned ``bits``-bit codes packed densely, least significant bit first."""
-    c = np.asarray(codes, dtype=np.uint64).reshape(-1, 1)
-    planes = (c >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)
-    return np.packbits(planes.astype(np.uint8).reshape(-1), bitorder="little")
-
-
-def _unpack(buf: np.ndarray, n: int, bits: int) -> np.ndarray:
-    planes = np.unpackbits(buf, count=n * bits, bitorder="little").reshape(n, bits)
-    return (planes.astype(np.uint64) << np.arange(bits, dtype=np.uint64)).sum(1, dtype=np.uint64)
-
-
-def _sparse(w: np.ndarray, s: Storage) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Flat positions of the stored entries of the (out, cols) matrix ``w`` and its index arrays."""
-    flat = w.reshape(-1)
-    nz = np.flatnonzero(flat)
-    if s.sparse == "bitmask":
-        return nz, [np.packbits(flat != 0, bitorder="little")]
-    if s.sparse == "csr":
-        ptr = np.concatenate([[0], np.cumsum(np.count_nonzero(w, axis=1))]).astype(_ptr_dtype(w.size))
-        return nz, [ptr, (nz % w.shape[1]).astype(_col_dtype(w.shape[1]))]
-    pos, gaps = _relative(nz, s.index_bits)
-    return pos, [np.array([len(pos)], "<u4"), _pack(gaps, s.index_bits)]
-
-
-def _with_zero(codebook: torch.Tensor, bits: int) -> torch.Tensor:
-    """``codebook`` holding an exact 0.0 (for relative-index fillers): added if there is room,
-    else it replaces the centroid nearest zero. Stays sorted."""
-    if (codebook == 0).any():
-        return codebook
-    if codebook.numel() < 2 ** bits:
-        return torch.cat([codebook, codebook.new_zeros(1)]).sort().values
-    return torch.where(torch.arange(codebook.numel()) == codebook.abs().argmin(), 0.0, codebook)
-
-
-def _values(w: np.ndarray, pos: np.ndarray | None, s: Storage) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(metadata arrays, payload arrays) storing ``w``'s entries at flat positions ``pos`` (all if None)."""
-    v = w.reshape(-1) if pos is None else w.reshape(-1)[pos]
-    if s.values in ("fp32", "fp16"):
-        return [], [v.astype("<f4" if s.values == "fp32" else "<f2")]
-    out, b, wt = w.shape[0], s.bits, torch.from_numpy(w)
-    if s.values == "binary":
-        if pos is None:
-            scale = quant.quantize_symmetric(wt, 1)[1].numpy()
-        else:
-            rows = pos // w.shape[1]
-            scale = np.bincount(rows, np.abs(v), out) / np.maximum(np.bincount(rows, minlength=out), 1)
-        return [scale.astype("<f4")], [_pack(v >= 0, 1)]
-    if s.values == "codebook":
-        if pos is None:
-            codebook, idx = quant.kmeans_codebook(wt, b)
-        else:                                       # shared by the nonzeros; fillers need an exact 0
-            codebook, idx = quant.kmeans_codebook(torch.from_numpy(v[v != 0]), b)
-            if s.sparse == "relative":
-                codebook = _with_zero(codebook, b)
-                idx = torch.from_numpy(np.searchsorted(((codebook[1:] + codebook[:-1]) / 2).numpy(), v))
-        table = np.zeros(2 ** b, "<f4")
-        table[:codebook.numel()] = codebook.numpy()
-        return [table], [_pack(idx.numpy().reshape(-1), b)]
-    if s.scheme == "affine":
-        scale, zero = quant.qparams(wt.amin(1), wt.amax(1), b, "affine")
-        q = quant.quantize(wt, scale, zero, b, "affine", dim=0).numpy().reshape(-1)
-        return [scale.numpy().astype("<f4"), _pack(zero.numpy(), b)], [_pack(q if pos is None else q[pos], b)]
-    q, scale = quant.quantize_symmetric(wt, b or 8)
-    q = q.numpy().reshape(-1) if pos is None else q.numpy().reshape(-1)[pos]
-    return [scale.numpy().astype("<f4")], [q.astype(np.int8) if s.values == "int8" else _pack(q + (2 ** (b - 1) - 1), b)]
-
-
-def _encode(t: torch.Tensor, s: Storage) -> list[np.ndarray]:
-    """The typed arrays that store one tensor, in blob order: metadata, index, payload."""
-    a = t.cpu().float().numpy()
-    if t.dim() < 2:
-        return [a.reshape(-1).astype("<f4" if s.values == "fp32" else "<f2")]
-    w = a.reshape(t.shape[0], -1)
-    pos, index = _sparse(w, s) if s.sparse else (None, [])
-    meta, payload = _values(w, pos, s)
-    return meta + index + payload
-
-
-def _raw(model, p: Plan) -> bytes:
-    return b"".join(arr.tobytes() for _, t, s in _stored(model, p) for arr in _encode(t, s))
-
 
 def export(model, fmt="fp32", bits=None) -> bytes:
     """The real serialisation: each stored tensor's arrays, concatenated in state_dict order, no
@@ -111,6 +28,11 @@ def export(model, fmt="fp32", bits=None) -> bytes:
 
 
 # ---- load ----------------------------------------------------------------------------------------
+
+def _unpack(buf: np.ndarray, n: int, bits: int) -> np.ndarray:
+    planes = np.unpackbits(buf, count=n * bits, bitorder="little").reshape(n, bits)
+    return (planes.astype(np.uint64) << np.arange(bits, dtype=np.uint64)).sum(1, dtype=np.uint64)
+
 
 class _Reader:
     """Reads typed arrays one after the other from a blob."""

@@ -14,7 +14,6 @@ import os
 import sys
 
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
 from . import validate
@@ -77,9 +76,12 @@ def op_times(model: nn.Module, batch_size: int = 256, repeats: int = 5, input_si
     return out
 
 
-def shares_figure(profiles: dict[str, dict[str, float]], title: str | None = None) -> Figure:
+def shares_figure(profiles: dict[str, dict[str, float]], title: str | None = None) -> "Figure":
     """One horizontal bar per profile (e.g. ``{"eager, batch 256": op_times(...)}``), split into
-    the share of each kind of layer; hatched kinds are the ones MACs count."""
+    the share of each kind of layer; hatched kinds are the ones MACs count (a
+    ``matplotlib.figure.Figure``; matplotlib loads on the first call, so the core imports no
+    plotting stack)."""
+    from matplotlib.figure import Figure
     colors = {"convolution": "#1f77b4", "linear": "#6baed6", "pooling": "#d62728", "batchnorm": "#ff7f0e",
               "activation": "#2ca02c", "other": "#7f7f7f"}
     fig = Figure(figsize=(8, 0.9 + 0.55 * len(profiles)), layout="constrained")

@@ -23,11 +23,12 @@ import torch
 
 from . import validate, verify
 from .paths import results_dir
-from .points import MEASURES, Point, params_of
+from .points import MEASURES, as_dict, params_of, speedup_of
 
 FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs", "params", "latency_ms",
           "baseline_accuracy_pct", "baseline_size_bytes", "baseline_macs", "baseline_params", "baseline_latency_ms",
-          "deployed_latency_ms", "deployed_runtime", "batch_size", "threads", "device", "torch")
+          "deployed_latency_ms", "deployed_runtime", "form", "speedup", "deployed_speedup", "timing",
+          "batch_size", "threads", "device", "torch")
 # The technique vocabulary: every name a record row may carry, with its family (the explorer,
 # notebook 09, groups by family). A new technique is registered here, once.
 FAMILIES = ("baseline", "reference", "deploy", "compact", "prune", "quant", "binary", "distill", "lowrank",
@@ -78,12 +79,12 @@ def check_config(config) -> dict:
 
 def _tolerances(p, prefix: str = "") -> dict:
     """The ``verify`` tolerance of each measure: ``TRAINED`` where the value is ``Approx``."""
-    d = p.as_dict() if isinstance(p, Point) else dict(p)
+    d = as_dict(p)
     return {f"{prefix}{k}": verify.tolerance_of(d.get(k)) for k in MEASURES}
 
 
 def _as_measures(p, what: str) -> dict:
-    d = p.as_dict() if isinstance(p, Point) else dict(p)
+    d = as_dict(p)
     missing = [k for k in MEASURES if k not in d]
     if missing:
         raise ValueError(f"{what} lacks {', '.join(missing)}: pass a labkit.points.Point or a dict with {', '.join(MEASURES)}")
@@ -93,6 +94,21 @@ def _as_measures(p, what: str) -> dict:
             raise ValueError(f"{what}.{k} must be a finite number >= 0, got {v!r}")
     return {"accuracy_pct": round(float(d["accuracy_pct"]), 4), "size_bytes": int(d["size_bytes"]),
             "macs": int(d["macs"]), "latency_ms": round(float(d["latency_ms"]), 6)}
+
+
+def _timing_of(point) -> dict:
+    """Where and how ``point``'s latency was timed, for its row: the IQR and rounds of its run (when
+    ``labkit.points.measure`` timed it), the CPU model, its instruction sets and the threads."""
+    from . import timing
+    t, name = getattr(point, "timing", None), getattr(point, "name", None)
+    if t is not None and name in t.samples:
+        info = t.record(name)
+        return {k: info[k] for k in ("latency_iqr_ms", "rounds", "noise_floor", "cpu", "isa", "override") if k in info}
+    m = timing.machine()
+    return {"latency_iqr_ms": None, "rounds": None, "noise_floor": None, "cpu": m["cpu"], "isa": m["isa"]}
+
+
+FORMS = ("eager", "deployed", "simulated")
 
 
 class Recorder:
@@ -117,14 +133,25 @@ class Recorder:
         return self.folder / f"{self.notebook}.jsonl"
 
     def add(self, technique: str, config: dict, point, baseline=None, batch_size: int = 1,
-            device: str | None = None, deployed=None, deployed_runtime: str | None = None) -> dict:
+            device: str | None = None, deployed=None, deployed_runtime: str | None = None,
+            form: str | None = None) -> dict:
         """Append one measured point; ``baseline`` is the reference measured in the same run
         (omit it for a baseline row, whose reference is itself): the eager model as trained.
         ``deployed`` is the deployed fp32 baseline (``labkit.deploy.deployed``) timed in the same
         run, ``deployed_runtime`` its ``runtime``: the row's ``deployed_latency_ms`` is the
         reference a deployment compares with (the explorer's), ``baseline_latency_ms`` the eager one.
         Pass ``deployed`` only when ``point`` was timed in its deployed form too (deployed vs
-        deployed); a row without it compares eager with eager."""
+        deployed: a point that ``labkit.points.measure`` timed eager is refused); a row without it
+        compares eager with eager.
+
+        ``form="simulated"`` marks a model whose computation only simulates the technique (fake
+        quantisation in fp32): its latency is not the technique's, the explorer keeps it out of every
+        speed front, and it may not claim a speedup.
+
+        The row keeps how it was timed: ``form`` ("eager" / "deployed" / "simulated", where known), ``speedup``
+        and ``deployed_speedup`` (the paired ratio's median and 95 % interval, ``within_noise``,
+        the run's ``noise_floor``: ``labkit.points.speedup_of``; ``None`` when not timed together)
+        and ``timing`` (the IQR, the rounds, the CPU model and its instruction sets)."""
         family(technique)
         check_config(config)
         m = _as_measures(point, "point")
@@ -137,10 +164,22 @@ class Recorder:
         if (deployed is None) != (deployed_runtime is None):
             raise ValueError("pass deployed= (the deployed baseline's point) and deployed_runtime= (its .runtime) together")
         d = _as_measures(deployed, "deployed")["latency_ms"] if deployed is not None else None
+        if form is not None and form not in FORMS:
+            raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+        form = form or getattr(point, "form", None) or (point.get("form") if isinstance(point, dict) else None)
+        if form == "simulated" and (deployed is not None or speedup_of(point, baseline) is not None):
+            raise ValueError(f"{technique} {config}: a simulated model (fake quantisation in fp32) claims no speed: "
+                             f"record it without deployed= and without a timed point")
+        if deployed is not None and form in ("eager", "simulated"):
+            raise ValueError(f"{technique} {config}: this point was timed eager, so it has no 'vs deployed' "
+                             f"(deployed vs deployed only): time its deployed form (labkit.deploy.deployed) or omit deployed=")
         from .env import current_device
         row = {"notebook": self.notebook, "technique": str(technique), "config": config, **m,
                **{f"baseline_{k}": v for k, v in b.items()},
                "deployed_latency_ms": d, "deployed_runtime": None if deployed_runtime is None else str(deployed_runtime),
+               "form": form, "speedup": speedup_of(point, baseline) if baseline is not None else None,
+               "deployed_speedup": speedup_of(point, deployed) if deployed is not None and deployed is not point else None,
+               "timing": _timing_of(point),
                "batch_size": int(batch_size), "threads": torch.get_num_threads(),
                "device": device or current_device().type, "torch": torch.__version__.split("+")[0]}
         json.dumps(row)      # fail here, not later, on a config that JSON cannot hold

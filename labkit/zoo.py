@@ -53,7 +53,9 @@ RECIPES: dict[str, Recipe] = {
     # notebook 01: the same table and recipe as compact-w1.0, other blocks in place of "ir"
     **{f"compact-{b}": Recipe("compact", {"config": block_config(b)}, epochs=6, lr=4e-3, batch_size=256)
        for b in ("ds", "mb3", "shuffle", "ghost", "sandglass")},
-    # notebook 10: the generator that is pruned (a VAE; its metric is the test reconstruction error, not accuracy)
+    # notebook 10: the generator that is pruned (a VAE; its metric is the test reconstruction error, not accuracy).
+    # Its trainer is named by string and imported only when this recipe trains: the core imports no topic
+    # (issue 28 leaves the zoo's recipes as they are; a trainer registry would be the next step).
     "vae": Recipe("vae", epochs=5, lr=2e-3, batch_size=128, trainer="labkit.harm.generative:train_vae"),
 }
 

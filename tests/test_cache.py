@@ -107,10 +107,15 @@ FULL = {"compact": ("labkit.compact.sweep", "sweep", "load_sweep"),
 def test_full_path_and_cache_give_the_same_shape(name, monkeypatch):
     module = importlib.import_module(FULL[name][0])
     full, cached = (getattr(module, f) for f in FULL[name][1:])
-    seen = []
-    monkeypatch.setattr(cache, "compute", lambda n, **kw: seen.append((n, kw)) or cache.load(n))
-    assert full(epochs=0.5) == cached() == cache.view(name, cache.load(name))
+    raw = json.loads(cache.entry(name).path.read_text(encoding="utf-8"))      # the file, read here
+    seen, marked = [], "2000-01-01T00:00:00"
+    # compute returns the committed document with one field marked: the FULL path must show it
+    monkeypatch.setattr(cache, "compute", lambda n, **kw: seen.append((n, kw)) or {**cache.load(n), "created": marked})
+    got_full, got_cached = full(epochs=0.5), cached()
     assert seen == [(name, {"epochs": 0.5})]
+    for key in ("command", "labkit", "torch", "threads", "created"):
+        assert got_cached[key] == raw[key], key
+    assert got_full["created"] == marked and {**got_full, "created": raw["created"]} == got_cached
 
 
 def test_committed_sweeps_were_made_with_the_recipes_defaults():

@@ -107,7 +107,7 @@ def test_deployed_runtimes_and_auto_picks_the_faster(tmp_path):
         with torch.no_grad():
             assert torch.allclose(d(x), ref, atol=1e-4), runtime
     auto = rt.deployed(m, "auto", batch_size=2, folder=tmp_path / "auto", threads=1, repeats=3)
-    assert set(auto.candidates) == {"torch", "onnxruntime"}
+    assert set(auto.candidates) == {"eager", "torch", "onnxruntime"}     # eager is a candidate too
     best = min(auto.candidates, key=auto.candidates.get)
     assert best in auto.runtime
     with torch.no_grad():
@@ -133,11 +133,14 @@ def test_measure_counts_a_runtime_form_by_its_model_and_its_file(tmp_path):
     from labkit import points
     m = _bn_model(3)
     forms = rt.candidates(m, folder=tmp_path, threads=1)
-    pts = points.measure({"eager": m, **forms}, accuracy={"eager": 0.0, "torch": 0.0, "onnxruntime": 0.0}, repeats=2)
-    assert pts["onnxruntime"].macs == pts["torch"].macs == pts["eager"].macs == metrics.count_macs(m)
-    # both deployed forms count the same folded weights, so a table does not change with the runtime that won
-    assert pts["onnxruntime"].size_bytes == pts["torch"].size_bytes == size.size_bytes(forms["torch"], "fp32")
-    assert pts["torch"].size_bytes < pts["eager"].size_bytes
+    pts = points.measure({"as trained": m, **forms}, accuracy={"as trained": 0.0, "eager": 0.0, "torch": 0.0,
+                                                               "onnxruntime": 0.0}, repeats=2)
+    assert pts["onnxruntime"].macs == pts["torch"].macs == pts["eager"].macs == pts["as trained"].macs == metrics.count_macs(m)
+    # every deployed form counts the same folded weights, so a table does not change with the runtime that won
+    assert pts["onnxruntime"].size_bytes == pts["torch"].size_bytes == pts["eager"].size_bytes == \
+        size.size_bytes(forms["torch"], "fp32")
+    assert pts["torch"].size_bytes < pts["as trained"].size_bytes
+    assert pts["eager"].form == "deployed" and pts["as trained"].form == "eager"
     int8 = rt.to_runtime(m, tmp_path / "q", "int8", batches=[(torch.randn(8, 1, 28, 28), None)], threads=1)
     q = points.measure({"int8": int8}, accuracy={"int8": 0.0}, repeats=2)["int8"]
     assert q.size_bytes == int8.file_bytes() and q.macs == metrics.count_macs(m)   # a quantized runtime: its file

@@ -120,3 +120,26 @@ def test_techniques_come_from_one_vocabulary_with_families(tmp_path):
 def test_config_values_are_scalars_or_flat(tmp_path, config):
     with pytest.raises(ValueError, match="config"):
         Recorder("nb", tmp_path).add("prune-fine", config, P)
+
+
+def test_a_row_keeps_how_it_was_timed_and_refuses_vs_deployed_for_an_eager_point(tmp_path):
+    from labkit import deploy, models, points
+    cnn = models.baseline_cnn().eval()
+    lenet = models.lenet5().eval()
+    dep = deploy.deployed(cnn, runtime="torch")
+    pts = points.measure({"cnn": cnn, "lenet": lenet, "cnn deployed": dep, "lenet deployed": deploy.deployed(lenet, "torch")},
+                         accuracy={"cnn": 90.0, "lenet": 88.0, "cnn deployed": 90.0, "lenet deployed": 88.0}, repeats=5)
+    rec = Recorder("02_pruning", tmp_path)
+    row = rec.add("compact-width", {"model": "lenet5"}, pts["lenet"], baseline=pts["cnn"])
+    assert row["form"] == "eager" and row["deployed_speedup"] is None
+    sp = row["speedup"]
+    assert sp["lo"] <= sp["value"] <= sp["hi"] and isinstance(sp["within_noise"], bool) and sp["noise_floor"] >= 0
+    assert set(row["timing"]) >= {"latency_iqr_ms", "rounds", "noise_floor", "cpu", "isa"} and row["timing"]["rounds"] >= 5
+    dep_row = rec.add("compact-width", {"model": "lenet5", "form": "deployed"}, pts["lenet deployed"], baseline=pts["cnn"],
+                      deployed=pts["cnn deployed"], deployed_runtime=dep.runtime)
+    assert dep_row["form"] == "deployed" and dep_row["deployed_speedup"]["lo"] <= dep_row["deployed_speedup"]["hi"]
+    with pytest.raises(ValueError, match="timed eager, so it has no 'vs deployed'"):
+        rec.add("compact-width", {"model": "lenet5", "x": 1}, pts["lenet"], baseline=pts["cnn"],
+                deployed=pts["cnn deployed"], deployed_runtime=dep.runtime)
+    untimed = rec.add("compact-width", {"model": "x"}, P, baseline=B)     # not timed together: no interval claimed
+    assert untimed["speedup"] is None and untimed["timing"]["cpu"]

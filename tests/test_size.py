@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import coding, size
+from labkit import coding, packing, size
 from labkit.quantization import quant
 
 CASES = [("fp32", None), ("fp16", None), ("int8", None), ("sparse-csr", None), ("sparse-bitmask", None)]
@@ -35,22 +35,22 @@ def weights(m):
 @pytest.mark.parametrize("fmt,bits", CASES)
 def test_count_matches_export_and_file(fmt, bits, tmp_path):
     m = tiny()
-    blob = size.export(m, fmt, bits)
+    blob = packing.export(m, fmt, bits)
     path = tmp_path / "model.bin"
-    assert size.write(m, path, fmt, bits) == len(blob) == os.path.getsize(path)
+    assert packing.write(m, path, fmt, bits) == len(blob) == os.path.getsize(path)
     assert size.size_bytes(m, fmt, bits) == len(blob)
     assert size.size_bytes(m.state_dict(), fmt, bits) == len(blob)
     report = size.size_report(m, fmt, bits)
     assert all(r["bytes"] == r["payload"] + r["index"] + r["metadata"] for r in report)
     assert "1.num_batches_tracked" not in [r["name"] for r in report]  # integer buffers not stored
-    assert set(size.load(blob, m, fmt, bits)) == set(m.state_dict())
+    assert set(packing.load(blob, m, fmt, bits)) == set(m.state_dict())
 
 
 def test_sparse_formats_are_smaller_when_sparse_and_nbit8_equals_int8():
     m = tiny(0.7)
     assert size.size_bytes(m, "sparse-csr") < size.size_bytes(m, "fp32")
     assert size.size_bytes(m, "sparse-bitmask") < size.size_bytes(m, "fp32")
-    assert size.size_bytes(m, "nbit", 8) == size.size_bytes(m, "int8") == len(size.export(m, "nbit", bits=8))
+    assert size.size_bytes(m, "nbit", 8) == size.size_bytes(m, "int8") == len(packing.export(m, "nbit", bits=8))
 
 
 # ---- hand-computed counts ------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def test_hand_counts():
     scalar = nn.Module()
     scalar.s = nn.Parameter(torch.tensor(2.5))
     assert size.size_bytes(scalar, "int8") == 4                          # 0-d tensors are vectors, fp32
-    assert size.load(size.export(scalar, "int8"), scalar, "int8")["s"].shape == ()
+    assert packing.load(packing.export(scalar, "int8"), scalar, "int8")["s"].shape == ()
 
 
 def test_hand_counts_sparse():
@@ -90,8 +90,8 @@ def test_hand_counts_sparse():
     with torch.no_grad():
         wide.weight.zero_()
         wide.weight[0, [0, 300, 69999]] = torch.tensor([1.0, -2.0, 3.0])
-    assert size.size_bytes(wide, "sparse-csr") == 3 * 4 + 3 * 4 + 2 * 4 == len(size.export(wide, "sparse-csr"))
-    assert torch.equal(size.load(size.export(wide, "sparse-csr"), wide, "sparse-csr")["weight"], wide.weight)
+    assert size.size_bytes(wide, "sparse-csr") == 3 * 4 + 3 * 4 + 2 * 4 == len(packing.export(wide, "sparse-csr"))
+    assert torch.equal(packing.load(packing.export(wide, "sparse-csr"), wide, "sparse-csr")["weight"], wide.weight)
 
 
 # ---- round trips -------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def test_hand_counts_sparse():
 @pytest.mark.parametrize("fmt", ["fp32", "sparse-csr", "sparse-bitmask"])
 def test_exact_roundtrip(fmt):
     m = tiny()
-    sd = size.load(size.export(m, fmt), tiny(seed=5), fmt)    # decoded into a model with other weights
+    sd = packing.load(packing.export(m, fmt), tiny(seed=5), fmt)    # decoded into a model with other weights
     for k, v in m.state_dict().items():
         assert torch.equal(sd[k], v) or k.endswith("num_batches_tracked"), k
     fresh = tiny(seed=5)
@@ -109,14 +109,14 @@ def test_exact_roundtrip(fmt):
 
 def test_fp16_roundtrip():
     m = tiny()
-    sd = size.load(size.export(m, "fp16"), m, "fp16")
+    sd = packing.load(packing.export(m, "fp16"), m, "fp16")
     assert all(torch.equal(sd[k], v.half().float()) for k, v in m.state_dict().items() if v.is_floating_point())
 
 
 @pytest.mark.parametrize("fmt,bits", [("int8", None)] + [("nbit", b) for b in (1, 2, 3, 4, 8)])
 def test_quantized_roundtrip(fmt, bits):
     m = tiny(0.0)
-    sd = size.load(size.export(m, fmt, bits), m, fmt, bits)
+    sd = packing.load(packing.export(m, fmt, bits), m, fmt, bits)
     for k, v in m.state_dict().items():
         if v.is_floating_point() and v.dim() >= 2:
             assert torch.equal(sd[k], quant.dequantize_symmetric(*quant.quantize_symmetric(v, bits or 8)))
@@ -128,7 +128,7 @@ def test_quantized_roundtrip(fmt, bits):
 @pytest.mark.parametrize("bits", [1, 2, 3, 4])
 def test_codebook_roundtrip(bits):
     m = tiny(0.0)
-    sd = size.load(size.export(m, "codebook", bits), m, "codebook", bits)
+    sd = packing.load(packing.export(m, "codebook", bits), m, "codebook", bits)
     for k, w in weights(m).items():
         codebook, _ = quant.kmeans_codebook(w, bits)
         assert torch.isin(sd[k], codebook).all()
@@ -143,7 +143,7 @@ def test_codebook_exact_when_weights_already_shared():
     with torch.no_grad():
         for w in weights(m).values():
             w.copy_(levels[torch.randint(0, 4, w.shape)])
-    sd = size.load(size.export(m, "codebook", 2), m, "codebook", 2)
+    sd = packing.load(packing.export(m, "codebook", 2), m, "codebook", 2)
     assert all(torch.equal(sd[k], v) for k, v in m.state_dict().items())
 
 
@@ -153,20 +153,20 @@ def test_byte_layout():
         m.weight.copy_(torch.tensor([[1.0, -1.0, 0.0, 3.0, -1.0, 0.0, 0.0, 2.0]]))
     signs = torch.tensor([1, 0, 1, 1, 0, 1, 1, 1])                      # q > 0; w >= 0 binarises to +1
     scale = torch.tensor([8.0 / 8]).numpy().tobytes()                     # mean |w| as fp32
-    assert size.export(m, "nbit", 1) == scale + bytes([int((signs * 2 ** torch.arange(8)).sum())])
+    assert packing.export(m, "nbit", 1) == scale + bytes([int((signs * 2 ** torch.arange(8)).sum())])
     nz = bytes([0b10011011])                                             # bitmask, least significant bit first
-    assert size.export(m, "sparse-bitmask") == nz + torch.tensor([1.0, -1, 3, -1, 2]).numpy().tobytes()
+    assert packing.export(m, "sparse-bitmask") == nz + torch.tensor([1.0, -1, 3, -1, 2]).numpy().tobytes()
     ptr_cols = bytes([0, 0, 5, 0]) + bytes([0, 1, 3, 4, 7])             # uint16 row pointers, uint8 columns
-    assert size.export(m, "sparse-csr") == ptr_cols + torch.tensor([1.0, -1, 3, -1, 2]).numpy().tobytes()
+    assert packing.export(m, "sparse-csr") == ptr_cols + torch.tensor([1.0, -1, 3, -1, 2]).numpy().tobytes()
 
 
 def test_load_needs_exact_length():
     m = tiny()
-    blob = size.export(m, "int8")
+    blob = packing.export(m, "int8")
     with pytest.raises(ValueError, match="same model, fmt and bits"):
-        size.load(blob + b"\0", m, "int8")
+        packing.load(blob + b"\0", m, "int8")
     with pytest.raises(ValueError, match="same model, fmt and bits"):
-        size.load(blob[:-1], m, "int8")
+        packing.load(blob[:-1], m, "int8")
 
 
 # ---- quant -------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_kmeans_codebook():
 @pytest.mark.parametrize("call,fix", [
     (lambda m: size.size_bytes(m, "int4"), "use one of"),
     (lambda m: size.size_bytes(m, "nbit"), "pass bits="),
-    (lambda m: size.export(m, "codebook"), "pass bits="),
+    (lambda m: packing.export(m, "codebook"), "pass bits="),
     (lambda m: size.size_bytes(m, "nbit", bits=0), "from 1 to 32"),
     (lambda m: size.size_bytes(m, "nbit", bits=33), "from 1 to 32"),
     (lambda m: size.size_bytes(m, "codebook", bits=17), "at most 16"),
@@ -307,14 +307,14 @@ def representable(p, seed=0):
 def test_plan_count_matches_export_and_decodes_to_what_it_represents(name, tmp_path):
     p = PLANS[name]
     m = representable(p)
-    blob = size.export(m, p)
-    assert size.size_bytes(m, p) == len(blob) == size.write(m, tmp_path / "m.bin", p) == os.path.getsize(tmp_path / "m.bin")
+    blob = packing.export(m, p)
+    assert size.size_bytes(m, p) == len(blob) == packing.write(m, tmp_path / "m.bin", p) == os.path.getsize(tmp_path / "m.bin")
     assert size.size_bytes(m.state_dict(), p) == len(blob)
     report = size.size_report(m, p)
     assert sum(r["bytes"] for r in report) == len(blob)
     assert all(r["bytes"] == r["payload"] + r["index"] + r["metadata"] for r in report)
     assert [r["kind"] for r in report].count("coder") == (p.coder is not None)
-    sd = size.load(blob, tiny(seed=5), p)                          # decoded into a model with other weights
+    sd = packing.load(blob, tiny(seed=5), p)                          # decoded into a model with other weights
     for k, v in m.state_dict().items():
         if v.is_floating_point() and v.dim() >= 2:
             assert torch.equal(sd[k], represent(v, p.storage(k, v))), k    # exactly the format's values
@@ -327,10 +327,10 @@ def test_presets_are_plans():
     m = tiny()
     for fmt, bits in CASES:
         p = size.plan(fmt, bits)
-        assert size.export(m, p) == size.export(m, fmt, bits) and size.size_bytes(m, p) == size.size_bytes(m, fmt, bits)
+        assert packing.export(m, p) == packing.export(m, fmt, bits) and size.size_bytes(m, p) == size.size_bytes(m, fmt, bits)
     assert size.plan("nbit", 1) == P(S("binary")) and size.plan("nbit", 4) == P(S("int", 4))
     assert size.plan("fp16") == P(S("fp16"), S("fp16")) and size.plan("sparse-csr") == P(S(sparse="csr"))
-    assert size.export(m, S("codebook", 3)) == size.export(m, "codebook", 3)      # a Storage is a plan for the weights
+    assert packing.export(m, S("codebook", 3)) == packing.export(m, "codebook", 3)      # a Storage is a plan for the weights
     assert [r["storage"] for r in size.size_report(m, PLANS["per-tensor mix+huffman"])][:2] == ["codebook2+bitmask", "fp16"]
     assert S("int", 4, "affine", "relative", 8).name == "int4-affine+relative8"
     assert hash(PLANS["per-tensor mix+huffman"]) == hash(P(**{**PLANS["per-tensor mix+huffman"].__dict__}))
@@ -340,7 +340,7 @@ def test_hand_counts_plans():
     m = linear()                                                        # Linear(10, 4): 40 weights, 4 biases
     assert size.size_bytes(m, S("int", 4, "affine")) == 20 + 4 * 4 + 2 + 16   # codes, scales, 4-bit zero-points, bias
     assert size.size_bytes(m, S("binary")) == 5 + 16 + 16 == size.size_bytes(m, "nbit", 1)
-    assert size.export(m, S("binary")) == size.export(m, "nbit", 1)
+    assert packing.export(m, S("binary")) == packing.export(m, "nbit", 1)
     five = linear(nnz=5)                                                # nonzeros at positions 0, 7, 14, 21, 28
     rel = size.size_report(five, S("codebook", 2, sparse="relative", index_bits=3))[0]
     assert (rel["payload"], rel["index"], rel["metadata"]) == (2, 4 + 2, 4 * 4)      # gaps 0, 6, 6, 6, 6: no filler
@@ -356,19 +356,19 @@ def test_relative_index_layout_with_fillers():
     p = S(sparse="relative", index_bits=2)                              # at most 3 zeros skipped per entry
     gaps = bytes([0 | 2 << 2 | 3 << 4 | 3 << 6, 3 | 3 << 2])             # 0, 2, then fillers at 7, 11, 15, then 3
     values = torch.tensor([1.0, -2, 0, 0, 0, 3]).numpy().tobytes()
-    assert size.export(m, p) == (6).to_bytes(4, "little") + gaps + values
+    assert packing.export(m, p) == (6).to_bytes(4, "little") + gaps + values
     assert size.size_bytes(m, p) == 4 + 2 + 24
-    assert torch.equal(size.load(size.export(m, p), m, p)["weight"], m.weight)
-    shared = size.load(size.export(m, S("codebook", 2, sparse="relative", index_bits=2)), m,
+    assert torch.equal(packing.load(packing.export(m, p), m, p)["weight"], m.weight)
+    shared = packing.load(packing.export(m, S("codebook", 2, sparse="relative", index_bits=2)), m,
                        S("codebook", 2, sparse="relative", index_bits=2))["weight"]
     assert torch.equal(shared, m.weight)                               # the fillers' 0.0 is in the table
 
 
 def test_coders():
     m = tiny()
-    raw = size.export(m, "int8")
-    assert size.export(m, P(S("int8"), coder="zlib")) == zlib.compress(raw, 9)
-    huff = size.export(m, P(S("int8"), coder="huffman"))
+    raw = packing.export(m, "int8")
+    assert packing.export(m, P(S("int8"), coder="zlib")) == zlib.compress(raw, 9)
+    huff = packing.export(m, P(S("int8"), coder="huffman"))
     assert huff == coding.huffman_encode(raw) and coding.huffman_decode(huff) == raw
     sparse = nn.Linear(256, 64)
     with torch.no_grad():
@@ -431,7 +431,7 @@ def _damage(blob, at, value):
 def test_corrupt_blobs_raise_one_line(p, damage):
     m = representable(p)
     with pytest.raises(ValueError) as e:
-        size.load(damage(size.export(m, p)), m, p)
+        packing.load(damage(packing.export(m, p)), m, p)
     assert "\n" not in str(e.value) and ("same" in str(e.value))
 
 
@@ -453,9 +453,9 @@ def test_corrupt_blobs_raise_one_line(p, damage):
     (lambda m: P(vectors=S("int", 8)), "give it Storage('fp32')"),
     (lambda m: P(coder="gzip"), "unknown coder"),
     (lambda m: size.size_bytes(m, P(per_tensor={"fc.weight": S("fp16")})), "not a stored tensor"),
-    (lambda m: size.export(m, P(per_tensor={"bias": S("int", 4)})), "give it Storage('fp32')"),
+    (lambda m: packing.export(m, P(per_tensor={"bias": S("int", 4)})), "give it Storage('fp32')"),
     (lambda m: size.size_bytes(m, P(S("int", 4)), 4), "drop bits="),
-    (lambda m: size.load(b"", m, 8), "format name, a Storage or a Plan"),
+    (lambda m: packing.load(b"", m, 8), "format name, a Storage or a Plan"),
 ])
 def test_bad_plans_name_the_fix(call, fix):
     with pytest.raises((ValueError, TypeError), match=fix.replace("(", r"\(").replace(")", r"\)")) as e:

@@ -83,11 +83,11 @@ def test_a_result_beyond_its_tolerance_fails_naming_notebook_point_and_values(tm
 
 
 def test_a_parameter_count_is_compared_like_the_macs(tmp_path, monkeypatch):
-    counted = Point(**P.as_dict(), params=400)
+    counted = Point(**{**P.as_dict(), "params": 400})
     run = _committed(tmp_path, monkeypatch, [("prune-fine", {"sparsity": 0.9}, counted, B)])
     Recorder("nb", run).add("prune-fine", {"sparsity": 0.9}, counted, baseline=B)
     with pytest.raises(AssertionError, match="params: 404 now vs 400"):        # exact, as the MACs
-        Recorder("nb", run).add("prune-fine", {"sparsity": 0.9}, Point(**P.as_dict(), params=404), baseline=B)
+        Recorder("nb", run).add("prune-fine", {"sparsity": 0.9}, Point(**{**P.as_dict(), "params": 404}), baseline=B)
     with pytest.raises(AssertionError, match="params: None here, 400 in the committed record"):
         Recorder("nb", run).add("prune-fine", {"sparsity": 0.9}, P, baseline=B)
 

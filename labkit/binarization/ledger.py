@@ -3,8 +3,10 @@
 - ``op ratio``: the layer's multiply-accumulates over the 64-bit XNOR+popcount word operations
   that replace them (``MACs / (outputs * ceil(k / 64))``): the number papers quote ("58x").
 - ``bytes ratio``: fp32 weight bytes over packed bits + scales (about 32x).
-- ``measured``: the fp32 PyTorch layer's time over the packed layer's (binarizing and packing its
-  input included), timed interleaved at the same thread count (``labkit.metrics.compare_latency``);
+- ``measured``: the packed layer's speedup over the fp32 PyTorch layer (binarizing and packing its
+  input included), timed together at the same thread count (``labkit.metrics.compare_latency``, the
+  lab's timing protocol): the median of paired per-round ratios with its 95 % interval, or "≈1
+  (within noise)"; the run's A/A noise floor is printed under the table, one line per run;
   ``vs deployed``: the same against the layer's deployed fp32 form (``labkit.deploy.deployed_forms``:
   channels-last PyTorch or ONNX Runtime, whichever is faster at that batch size).
 """
@@ -15,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .. import metrics
+from .. import metrics, speedups
 from .kernels import WORD, packed_model
 from .layers import binary_layers, labels
 from .storage import layer_bytes
@@ -48,8 +50,11 @@ def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.
            deployed: bool = True) -> list[dict]:
     """One row per (binarized layer, batch size) of an XNOR ``model``: ``layer`` (label), ``shape``,
     ``batch_size``, ``macs``, ``word_ops``, ``op_ratio``, ``fp32_bytes``, ``packed_bytes``, ``bytes_ratio``,
-    ``fp32_ms``, ``packed_ms``, ``speedup`` (measured, > 1: the packed layer is faster); with
-    ``deployed``, also ``deployed_ms``, ``deployed_runtime`` and ``speedup_vs_deployed``."""
+    ``fp32_ms``, ``packed_ms``, ``speedup`` (the paired median of ``t_fp32 / t_packed``, > 1: the packed
+    layer is faster) with ``speedup_lo``, ``speedup_hi`` (its 95 % interval), ``within_noise``,
+    ``noise_floor`` and ``floor_line`` (``labkit.speedups.fields``); with ``deployed``, also
+    ``deployed_ms``, ``deployed_runtime``, ``speedup_vs_deployed`` (``_lo``, ``_hi``) and
+    ``within_noise_vs_deployed``."""
     from ..deploy import deployed_forms
     packed = packed or packed_model(model)
     lab, bl = labels(model), binary_layers(model)
@@ -72,25 +77,28 @@ def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.
                          "fp32_bytes": sizes[name]["fp32_bytes"], "packed_bytes": sizes[name]["bytes"],
                          "bytes_ratio": sizes[name]["fp32_bytes"] / sizes[name]["bytes"],
                          "fp32_ms": t["fp32"].median_ms, "packed_ms": t["packed"].median_ms,
-                         "speedup": t["fp32"].median_ms / t["packed"].median_ms})
+                         **speedups.fields(t, "packed", "fp32")})
             if deployed:
                 rows[-1].update(deployed_ms=t["deployed"].median_ms, deployed_runtime=forms[b]["fp32"].runtime,
-                                speedup_vs_deployed=t["deployed"].median_ms / t["packed"].median_ms)
+                                **speedups.fields(t, "packed", "deployed", key="speedup_vs_deployed"))
     return rows
 
 
 def ledger_table(rows: list[dict]) -> str:
-    """The ledger as text: op ratio, bytes ratio and measured time ratio side by side."""
-    from ..ui.plots import text_table
+    """The ledger as text: op ratio, bytes ratio and the measured speedup (with its interval, or
+    "≈1 (within noise)") side by side; under it, each timing run's A/A noise floor."""
+    from ..text import text_table
     # the timings first, the ratios last: a ratio followed by a timing would not be masked for nbval
     shown = [{"layer": r["layer"], "shape": r["shape"], "batch": r["batch_size"], "op ratio": r["op_ratio"],
               "bytes ratio": r["bytes_ratio"], "fp32": f"{r['fp32_ms']:8.3f} ms",
               **({"deployed fp32": f"{r['deployed_ms']:8.3f} ms"} if "deployed_ms" in r else {}),
-              "packed": f"{r['packed_ms']:8.3f} ms", "measured": f"{r['speedup']:5.2f}x measured",
-              **({"vs deployed": f"{r['speedup_vs_deployed']:5.2f}x measured"} if "deployed_ms" in r else {})}
+              "packed": f"{r['packed_ms']:8.3f} ms", "measured": speedups.cell(r),
+              **({"vs deployed": speedups.cell(r, "speedup_vs_deployed")} if "deployed_ms" in r else {})}
              for r in rows]
     dep = bool(rows) and "deployed_ms" in rows[0]
     cols = {"layer": "s", "shape": "s", "batch": "d", "op ratio": ".1f", "bytes ratio": ".2f", "fp32": "s",
             **({"deployed fp32": "s"} if dep else {}), "packed": "s", "measured": "s",
             **({"vs deployed": "s"} if dep else {})}
-    return text_table(shown, cols)
+    floors = speedups.floor_lines(rows, lambda r: f"{r['layer']}, batch {r['batch_size']}")
+    return "\n".join([text_table(shown, cols), "measured: median of paired per-round ratios [95 % bootstrap interval]",
+                      *floors])

@@ -8,7 +8,7 @@ Inside: ``trend`` (torchvision's models: metadata, activation memory, cached lat
 the shared ``labkit.blocks`` (the zoo builds its compact nets from them).
 """
 from . import trend  # noqa: F401
-from .figures import blocks_figure, compare_blocks  # noqa: F401
+from .figures import blocks_figure, blocks_table, compare_blocks  # noqa: F401
 from .sweep import PARAMS, grid, load_sweep, retime, sweep, sweep_model, train_point  # noqa: F401
 from .trend_figures import latency_figure, scatter_figure, trend_figure  # noqa: F401
 from .width import compact_width_sweep, train_compact_width  # noqa: F401

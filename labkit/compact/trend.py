@@ -13,10 +13,10 @@ import warnings
 from pathlib import Path
 import torch
 from torch import nn
-from .. import metrics, validate
+from .. import metrics, speedups, timing, validate
 from ..layers import WEIGHTED
 from ..paths import ROOT
-from ..ui.plots import text_table
+from ..text import text_table
 
 
 FAMILIES_CSV = ROOT / "datasets" / "imagenet_families.csv"
@@ -198,51 +198,115 @@ def activation_stats(model: nn.Module, input_size=IMAGENET_INPUT) -> dict:
     return counts
 
 
+LATENCY_REF = "resnet18"      # the reference of the latency table: the A/A control of each run
+
+
 def measure_latency(names=REFERENCE_MODELS, batch_sizes=LATENCY_BATCHES, repeats: int = 7,
-                    warmup: int = 2, progress=None) -> list[dict]:
-    """CPU latency at 224 x 224 of the named models (random weights), interleaved per batch size.
+                    warmup: int = 2, progress=None, ref: str = LATENCY_REF) -> list[dict]:
+    """CPU latency at 224 x 224 of the named models (random weights), all timed together per batch
+    size by the lab's timing protocol, ``ref`` (when named) the A/A control.
 
     Returns one row per (model, batch): ``model, batch_size, median_ms, p25_ms, p75_ms,
-    repeats, threads, macs, params, dw_share``. ``progress(fraction, text)`` is called per batch size.
+    repeats, threads, macs, params, dw_share``, the run's per-round samples ``rounds_ms`` (the A/A
+    control's row also ``aa_rounds_ms``: any pair of one batch size gets its paired ratio back,
+    ``run_timing``) and the speedup over ``ref`` with its interval (``labkit.speedups.fields``:
+    ``speedup``, ``speedup_lo``, ``speedup_hi``, ``within_noise``, ``noise_floor``, ``floor_line``;
+    ``speedup_ref``). ``progress(fraction, text)`` is called per batch size.
     """
     models = {n: build(n) for n in names}
     static = {n: {"macs": metrics.count_macs(m, IMAGENET_INPUT), "params": metrics.count_params(m),
                   "dw_share": round(depthwise_macs_share(m), 4)} for n, m in models.items()}
+    control = ref if ref in models else True
     rows = []
     for i, b in enumerate(batch_sizes):
-        times = metrics.compare_latency(models, (b, 3, 224, 224), repeats=repeats, warmup=warmup, device="cpu")
+        times = metrics.compare_latency(models, (b, 3, 224, 224), repeats=repeats, warmup=warmup, device="cpu",
+                                        control=control, table=f"latency at batch {b}")
         for n, t in times.items():
             rows.append({"model": n, "batch_size": b, "median_ms": t.median_ms, "p25_ms": t.p25_ms,
-                         "p75_ms": t.p75_ms, "repeats": t.repeats, "threads": t.threads, **static[n]})
+                         "p75_ms": t.p75_ms, "repeats": t.repeats, "threads": t.threads, **static[n],
+                         "rounds_ms": [round(x * 1e3, 6) for x in times.samples[n]],
+                         **({"aa_rounds_ms": [round(x * 1e3, 6) for x in times.samples[times.aa_name]]}
+                            if n == times.control else {}),
+                         **(speedups.fields(times, n, times.control) | {"speedup_ref": times.control}
+                            if n != times.control else {"floor_line": times.floor_line()})})
         if progress:
             progress((i + 1) / len(batch_sizes), f"batch {b} done")
     return rows
 
 
-def latency_table(rows: list[dict], ref: str = "resnet18") -> str:
+def run_timing(rows: list[dict], batch_size: int) -> timing.Timing | None:
+    """The timing run behind the rows of one batch size, rebuilt from their per-round samples
+    (``measure_latency``), so any two of its models get their paired ratio; ``None`` for rows without
+    them (an older cache: only the ratio of medians is left)."""
+    pts = [r for r in rows if r["batch_size"] == batch_size]
+    aa = [r for r in pts if "aa_rounds_ms" in r]
+    if not pts or not aa or not all("rounds_ms" in r for r in pts):
+        return None
+    control = aa[0]["model"]
+    samples = {r["model"]: [x / 1e3 for x in r["rounds_ms"]] for r in pts}
+    samples[control + timing.AA_SUFFIX] = [x / 1e3 for x in aa[0]["aa_rounds_ms"]]
+    return timing.Timing(samples, control, batch_size, "cpu", table=f"latency at batch {batch_size}")
+
+
+def _speed_cell(t: timing.Timing | None, base: dict, r: dict) -> str:
+    if r["model"] == base["model"]:
+        return "1 (reference)".rjust(timing.CELL_WIDTH)
+    if t is not None:
+        return t.cell(r["model"], base["model"])
+    return speedups.medians_cell(base["median_ms"], r["median_ms"])
+
+
+def latency_table(rows: list[dict], ref: str = LATENCY_REF) -> str:
     """Latency rows (``measure_latency`` or the cache) as a text table per batch size, cheapest
     first: MACs, share in depthwise convs, median latency, ms per GMAC, and both ratios vs ``ref``
-    measured in the same rows (> 1: cheaper / faster)."""
-    out = []
+    (> 1: cheaper / faster). The speed is the protocol's paired ratio with its 95 % interval (or
+    "≈1 (within noise)") for rows timed together (``rounds_ms``), and each batch size's A/A noise
+    floor is printed under the table; rows without per-round samples (an older cache) show the
+    ratio of medians, marked "(medians)"."""
+    out, notes = [], []
     for b in sorted({r["batch_size"] for r in rows}):
         base = next(r for r in rows if r["model"] == ref and r["batch_size"] == b)
+        t = run_timing(rows, b)
         for r in sorted((r for r in rows if r["batch_size"] == b), key=lambda r: r["macs"]):
             out.append({"batch": b, "model": r["model"], "GMACs": r["macs"] / 1e9, "dw MACs %": 100 * r["dw_share"],
                         "latency": f"{r['median_ms']:9.3f} ms", "per GMAC": f"{r['median_ms'] / (b * r['macs'] / 1e9):9.3f} ms",
                         f"MACs vs {ref}": f"{base['macs'] / r['macs']:5.2f}x",
-                        f"speed vs {ref}": f"{base['median_ms'] / r['median_ms']:5.2f}x measured"})
-    return text_table(out, {"batch": "d", "model": "s", "GMACs": ".3f", "dw MACs %": ".1f", "latency": "s",
-                            "per GMAC": "s", f"MACs vs {ref}": "s", f"speed vs {ref}": "s"})
+                        f"speed vs {ref}": _speed_cell(t, base, r)})
+        floor = next((r["floor_line"] for r in rows if r["batch_size"] == b and r.get("floor_line")), None)
+        notes.append(f"batch {b}: " + (floor if t is not None and floor else
+                                        "no per-round samples in these rows: speed is the ratio of medians (medians), "
+                                        "no interval, no noise floor"))
+    table = text_table(out, {"batch": "d", "model": "s", "GMACs": ".3f", "dw MACs %": ".1f", "latency": "s",
+                             "per GMAC": "s", f"MACs vs {ref}": "s", f"speed vs {ref}": "s"})
+    return "\n".join([table, "speed: median of paired per-round ratios [95 % bootstrap interval]", *notes])
 
 
 def disagreements(rows: list[dict], batch_size: int = 1) -> list[dict]:
     """Pairs (a, b) at one batch size where ``a`` has fewer MACs than ``b`` yet is slower:
-    ``macs_ratio = macs_b / macs_a`` (> 1) and ``slower = latency_a / latency_b`` (> 1),
-    largest MACs ratio first."""
+    ``macs_ratio = macs_b / macs_a`` (> 1) and ``slower = latency_a / latency_b`` (> 1), largest
+    MACs ratio first. For rows timed together (``measure_latency``), ``slower`` is the paired
+    ratio, with ``slower_lo``, ``slower_hi`` and ``slower_text`` ("1.67x [1.50-1.80]"), and a pair
+    counts only where the protocol's verdict says slower (never within noise); for rows without
+    per-round samples (an older cache) it is the ratio of medians, ``slower_text`` marked "(medians)"."""
     pts = [r for r in rows if r["batch_size"] == batch_size]
-    pairs = [{"fewer_macs": a["model"], "more_macs": b["model"], "macs_ratio": b["macs"] / a["macs"],
-              "slower": a["median_ms"] / b["median_ms"]}
-             for a in pts for b in pts if a["macs"] < b["macs"] and a["median_ms"] > b["median_ms"]]
+    t = run_timing(rows, batch_size)
+    pairs = []
+    for a in pts:
+        for b in pts:
+            if not a["macs"] < b["macs"]:
+                continue
+            pair = {"fewer_macs": a["model"], "more_macs": b["model"], "macs_ratio": b["macs"] / a["macs"]}
+            if t is not None:
+                if t.verdict(a["model"], b["model"]) != "slower":
+                    continue
+                r = t.ratio(b["model"], a["model"])            # t_a / t_b: > 1, a is slower
+                pair.update(slower=r.value, slower_lo=r.lo, slower_hi=r.hi, slower_text=str(r))
+            elif a["median_ms"] > b["median_ms"]:
+                pair.update(slower=a["median_ms"] / b["median_ms"],
+                            slower_text=f"{a['median_ms'] / b['median_ms']:.2f}x (medians)")
+            else:
+                continue
+            pairs.append(pair)
     return sorted(pairs, key=lambda p: -p["macs_ratio"])
 
 

@@ -43,7 +43,8 @@ def record_points(entries) -> list[dict]:
     """The records as one point per model (notebook, technique, config), with the gains against its
     own run's baseline: ``x_smaller``, ``x_fewer_macs``, ``x_fewer_params`` (where the row counted
     its parameters), ``speedup_b1`` and ``speedup_b256`` (the latter two where that batch size was
-    measured; a deployed-form row is a point of its own)."""
+    timed beside its baseline: like for like, exactly 1 within noise, ``1 / rel_latency``; a
+    deployed-form row is a point of its own, a simulated one has no speed)."""
     by_key: dict = {}
     for e in entries:
         if e["family"] in ("baseline",):
@@ -51,8 +52,8 @@ def record_points(entries) -> list[dict]:
         p = by_key.setdefault(e["key"], {"label": e["label"], "family": e["family"], "notebook": e["notebook"],
                                          "x_smaller": e["x_smaller"], "x_fewer_macs": e["x_fewer_macs"],
                                          "x_fewer_params": e.get("x_fewer_params")})
-        if e["batch_size"] in (1, 256) and e["speedup"]:
-            p[f"speedup_b{e['batch_size']}"] = e["speedup"]
+        if e["batch_size"] in (1, 256) and e.get("rel_latency"):
+            p[f"speedup_b{e['batch_size']}"] = 1.0 / e["rel_latency"]
     return list(by_key.values())
 
 

@@ -3,7 +3,9 @@
 ``load()`` reads every ``notebooks/results/*.jsonl`` (``labkit.record``'s schema) and returns
 ``Entry`` dicts: the row's measures, its family, and its ratios against the baseline measured
 beside it in the same run (absolute latencies from different runs are not comparable on a
-shared machine; ratios measured side by side are). Families come from the technique names
+shared machine; ratios measured side by side are): speeds are the runs' own paired speedups with
+their intervals, like for like (a deployed row against the deployed baseline, an eager row against
+the eager one), never a division of two recorded latencies. Families come from the technique names
 (``labkit.record.TECHNIQUES``; an unregistered ``family-kind`` name counts as ``family``), so a
 notebook that adds a new family shows up here without a change.
 """
@@ -42,20 +44,59 @@ def _ratio(a, b):
     return a / b if a and b else None
 
 
+def _value(sp):
+    return float(sp["value"]) if isinstance(sp, dict) and sp.get("value") else None
+
+
+def noise(sp: dict) -> bool:
+    """True when a recorded speedup (``{"value", "lo", "hi", "within_noise", ...}``) is within noise:
+    its run said so, or its interval contains 1."""
+    return bool(sp.get("within_noise")) or sp["lo"] <= 1.0 <= sp["hi"]
+
+
+def speedup_text(sp) -> str:
+    """A recorded speedup as a table shows it: ``"1.92x [1.80-2.05]"``, ``"≈1 (within noise)"``, or
+    "—" when the row has none."""
+    if not isinstance(sp, dict):
+        return "—"
+    return "≈1 (within noise)" if noise(sp) else f"{sp['value']:.2f}x [{sp['lo']:.2f}-{sp['hi']:.2f}]"
+
+
+def like_for_like(row: dict) -> tuple[dict | None, str]:
+    """A row's speedup against the baseline of its own form, timed in its own run: a deployed row
+    against the deployed baseline (``deployed_speedup``), an eager row against the eager one
+    (``speedup``), a simulated row none (fake quantisation claims no speed); and which baseline."""
+    form = row.get("form") or "eager"
+    if form == "simulated":
+        return None, "simulated: no speed"
+    if form == "deployed":
+        return row.get("deployed_speedup"), "vs its run's deployed baseline"
+    return row.get("speedup"), "vs its run's eager baseline"
+
+
 def entry(row: dict, source: str = "reference") -> dict:
-    """One record row as an explorer point: the row's fields, ``family``, ``source`` and the ratios
+    """One record row as an explorer point: the row's fields, ``family``, ``source`` and its gains
     against its own run's baseline: ``x_smaller``, ``x_fewer_macs``, ``x_fewer_params`` (where the
-    row counted its parameters), ``speedup`` (eager baseline),
-    ``vs_deployed`` (deployed fp32 baseline, when the row has one), ``drop_pt``, ``rel_latency``."""
+    row counted its parameters), ``drop_pt``, and the speeds *as the run measured them* (never a
+    division of latencies from two runs): ``speedup`` (the row's ``speedup``: against the eager
+    baseline timed beside it), ``vs_deployed`` (``deployed_speedup``: deployed vs deployed), and
+    like for like (``like_for_like``) ``gain`` (the speedup dict), ``speed`` (its text, with the
+    interval or "≈1 (within noise)"), ``against`` (which baseline) and ``rel_latency`` (its latency
+    over that baseline's: 1 / the speedup, exactly 1 where within noise; ``None`` for a simulated
+    row or one not timed beside its baseline: such a point is on no latency front)."""
     e = dict(row)
     e["family"] = family_of(row["technique"])
     e["source"] = source
+    e["form"] = row.get("form") or "eager"
     e["x_smaller"] = _ratio(row["baseline_size_bytes"], row["size_bytes"])
     e["x_fewer_macs"] = _ratio(row["baseline_macs"], row["macs"])
     e["x_fewer_params"] = _ratio(row["baseline_params"], row["params"])
-    e["speedup"] = _ratio(row["baseline_latency_ms"], row["latency_ms"])
-    e["vs_deployed"] = _ratio(row["deployed_latency_ms"], row["latency_ms"])
-    e["rel_latency"] = _ratio(row["latency_ms"], row["baseline_latency_ms"])
+    e["speedup"] = _value(row.get("speedup")) if e["form"] != "simulated" else None
+    e["vs_deployed"] = _value(row.get("deployed_speedup")) if e["form"] == "deployed" else None
+    gain, e["against"] = like_for_like(row)
+    e["gain"] = gain if isinstance(gain, dict) and gain.get("value") else None
+    e["speed"] = speedup_text(e["gain"]) if e["form"] != "simulated" else "— (simulated)"
+    e["rel_latency"] = None if e["gain"] is None else 1.0 if noise(e["gain"]) else 1.0 / e["gain"]["value"]
     e["drop_pt"] = row["accuracy_pct"] - row["baseline_accuracy_pct"]
     e["key"] = key(row)
     e["label"] = name(e)
@@ -63,14 +104,17 @@ def entry(row: dict, source: str = "reference") -> dict:
 
 
 def key(row: dict) -> str:
-    """What identifies a point across batch sizes: notebook, technique and config."""
-    return f"{row['notebook']}|{row['technique']}|{json.dumps(row['config'], sort_keys=True)}"
+    """What identifies a point across batch sizes: notebook, technique, config and form (a model's
+    deployed form is a point of its own)."""
+    form = row.get("form") or "eager"
+    return f"{row['notebook']}|{row['technique']}|{json.dumps(row['config'], sort_keys=True)}|{form}"
 
 
 def name(e: dict, limit: int = 60) -> str:
     """``02 prune-fine sparsity=0.9, epochs=1``: the notebook's number, technique and scalar config."""
     cfg = ", ".join(f"{k}={v}" for k, v in e["config"].items() if not isinstance(v, (dict, list)))
-    text = f"{e['notebook'][:2]} {e['technique']}" + (f" {cfg}" if cfg else "")
+    tagged = e.get("form") in ("deployed", "simulated") and "form" not in e["config"] and e["technique"] != "runtime-fp32"
+    text = f"{e['notebook'][:2]} {e['technique']}" + (f" ({e['form']})" if tagged else "") + (f" {cfg}" if cfg else "")
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

@@ -21,11 +21,12 @@ from .records import NOT_TECHNIQUES, families
 
 ANY = float("inf")
 KIB_STOPS = (4, 8, 16, 32, 50, 64, 100, 128, 256, 512, 1024, 2048)        # the constraint sliders' stops
-MS_STOPS = (0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10)
+REL_STOPS = (0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.5, 2)      # latency / its own baseline's (like for like)
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
           "tab:cyan", "0.35")
-AXIS_CHOICES = (("size (bytes)", "size_bytes"), ("latency, batch 1 (ms, as recorded)", "latency_ms"),
-                ("latency / its run's baseline", "rel_latency"), ("MACs", "macs"))
+# no absolute latency: the records' latencies come from many runs (only each run's own ratios compare)
+AXIS_CHOICES = (("size (bytes)", "size_bytes"), ("latency / its own baseline (like for like)", "rel_latency"),
+                ("MACs", "macs"), ("parameters", "params"))
 
 
 class _AxisPlot:
@@ -35,10 +36,12 @@ class _AxisPlot:
         self.x = x
         fig = Figure(figsize=(8.2, 4.6), layout="constrained")
         ax = self.ax = fig.add_subplot()
-        xs = [p[x] for p in points]
+        points = pareto.timed(points, x) or points[:1]
+        xs = [p[x] or 1.0 for p in points]
         ax.scatter(xs, [p["accuracy_pct"] for p in points], s=14, color="0.85", zorder=1)
-        if x != "rel_latency" or min(xs) > 0:
-            ax.set_xscale("log")
+        ax.set_xscale("log")
+        if x == "rel_latency":
+            ax.axvline(1.0, color="0.6", lw=0.8, zorder=0)      # its baseline (and every "within noise" point)
         if x == "size_bytes":
             ax.xaxis.set_major_locator(LogLocator(base=2, numticks=8))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_bytes(v, 0)))
@@ -64,7 +67,7 @@ class _AxisPlot:
 
 
 class Explorer(LiveWidget):
-    """Filters (families, max bytes, max batch-1 latency, min accuracy), an axis, a point chooser; see ``explorer``."""
+    """Filters (families, max bytes, max latency over its own baseline, min accuracy), an axis, a point chooser; see ``explorer``."""
 
     def __init__(self, entries, live=None, live_seconds=None, title=None):
         super().__init__()
@@ -80,8 +83,9 @@ class Explorer(LiveWidget):
         # "any" is the loosest stop: no bound (inf), or accuracy >= 0
         self.max_kib = widgets.SelectionSlider(options=[(f"{v:g}", float(v)) for v in KIB_STOPS] + [("any", ANY)],
                                                value=ANY, description="≤ KiB", continuous_update=False)
-        self.max_ms = widgets.SelectionSlider(options=[(f"{v:g}", float(v)) for v in MS_STOPS] + [("any", ANY)],
-                                              value=ANY, description="≤ ms (b1)", continuous_update=False)
+        self.max_rel = widgets.SelectionSlider(options=[(f"{v:g}x", float(v)) for v in REL_STOPS] + [("any", ANY)],
+                                               value=ANY, description="≤ latency", continuous_update=False,
+                                               tooltip="batch-1 latency over its own run's baseline (like for like)")
         self.min_acc = widgets.SelectionSlider(options=[("any", 0.0)] + [(f"{v}", float(v)) for v in range(50, 95)],
                                                value=0.0, description="≥ acc %", continuous_update=False)
         self.choice = widgets.Dropdown(description="point", layout=widgets.Layout(width="95%"))
@@ -92,23 +96,23 @@ class Explorer(LiveWidget):
         self._live_button("re-measure here", live_seconds, disabled=live is None,
                           tooltip="rebuild one model per family and time them side by side now")
         self.plots: dict = {}
-        controls = widgets.HBox([self.family_box, widgets.VBox([self.axis, self.max_kib, self.max_ms, self.min_acc])])
+        controls = widgets.HBox([self.family_box, widgets.VBox([self.axis, self.max_kib, self.max_rel, self.min_acc])])
         self.children = [controls, self.choice, self.label, self.detail, widgets.HBox([self.button, self.progress]), self.out]
-        for name, w in (("families", self.family_box), ("axis", self.axis), ("max-kib", self.max_kib), ("max-ms", self.max_ms),
+        for name, w in (("families", self.family_box), ("axis", self.axis), ("max-kib", self.max_kib), ("max-rel", self.max_rel),
                         ("min-acc", self.min_acc), ("choice", self.choice), ("label", self.label), ("figure", self.out),
                         ("live", self.button)):
             w.add_class(f"labkit-explorer-{name}")      # for the browser tests (tests/browser)
-        for w in (self.family_box, self.axis, self.max_kib, self.max_ms, self.min_acc):
+        for w in (self.family_box, self.axis, self.max_kib, self.max_rel, self.min_acc):
             w.observe(self._on_filter, names="value")
         self.choice.observe(self._on_choice, names="value")
-        for x in pareto.AXES:       # every axis's background drawn now: switching axes is a move too
+        for _, x in AXIS_CHOICES:       # every axis's background drawn now: switching axes is a move too
             self._plot(x).view.draw()
         self._filter()
 
     # ---------------------------------------------------------------- state
     def matching(self) -> list[dict]:
         """The points that pass the filters, most accurate first."""
-        return pareto.query(self.points, max_bytes=self.max_kib.value * 1024, max_latency_ms=self.max_ms.value,
+        return pareto.query(self.points, max_bytes=self.max_kib.value * 1024, max_rel_latency=self.max_rel.value,
                             min_accuracy_pct=self.min_acc.value,
                             families=set(self.family_box.value))
 
@@ -135,7 +139,7 @@ class Explorer(LiveWidget):
         p = self.current
         n, total = len(self.shown), len(self.points)
         rules = [f"≤ {self.max_kib.value:g} KiB" if self.max_kib.value < ANY else "",
-                 f"≤ {self.max_ms.value:g} ms at batch 1" if self.max_ms.value < ANY else "",
+                 f"≤ {self.max_rel.value:g}x its baseline's latency" if self.max_rel.value < ANY else "",
                  f"≥ {self.min_acc.value:.0f} %" if self.min_acc.value > 0 else ""]
         rules = ", ".join(r for r in rules if r) or "no constraint"
         head = f"{n} of {total} points meet {rules}"
@@ -145,7 +149,7 @@ class Explorer(LiveWidget):
         else:
             self._say(f"{head} | selected: {p['label']} ({p['notebook']}): accuracy {p['accuracy_pct']:.2f} % "
                       f"({p['drop_pt']:+.2f} pt), {fmt_bytes(p['size_bytes'])} ({p['x_smaller']:.1f}x smaller), "
-                      f"{p['latency_ms']:.3f} ms ({p['speedup']:.2f}x vs its run's baseline)")
+                      f"speed {p['speed']} ({p['against']})")
             self.detail.value = (f"<b>{p['technique']}</b> ({p['family']}) from <code>notebooks/{p['notebook']}.ipynb</code>, "
                                  f"config <code>{json.dumps(p['config'])}</code>")
         with self._lock:
@@ -161,13 +165,13 @@ class Explorer(LiveWidget):
     def _frame(self, sel) -> bytes:
         x = self.axis.value
         plot = self._plot(x)
-        shown = [p for p in self.shown if p.get(x)]
+        shown = pareto.timed(self.shown, x)
         plot.shown.set_offsets([[p[x], p["accuracy_pct"]] for p in shown] or [[float("nan"), float("nan")]])
         plot.shown.set_facecolors([self.colors[p["family"]] for p in shown] or ["none"])
         for fam, line in plot.fronts.items():
             f = pareto.front([p for p in shown if p["family"] == fam], x) if fam in self.family_box.value else []
             line.set_data([p[x] for p in f], [p["accuracy_pct"] for p in f])
-        limit = {"size_bytes": self.max_kib.value * 1024, "latency_ms": self.max_ms.value}.get(x)
+        limit = {"size_bytes": self.max_kib.value * 1024, "rel_latency": self.max_rel.value}.get(x)
         limit = None if limit is None or limit == ANY else limit
         plot.vline.set_visible(limit is not None)
         if limit is not None:
@@ -175,8 +179,9 @@ class Explorer(LiveWidget):
         plot.hline.set_visible(self.min_acc.value > 0)
         if self.min_acc.value > 0:
             plot.hline.set_ydata([self.min_acc.value] * 2)
-        plot.ring.set_visible(sel is not None and bool(sel.get(x)))
-        if sel is not None and sel.get(x):
+        on_axis = sel is not None and bool(pareto.timed([sel], x))
+        plot.ring.set_visible(on_axis)
+        if on_axis:
             plot.ring.set_offsets([[sel[x], sel["accuracy_pct"]]])
         return plot.view.png()
 
@@ -187,7 +192,7 @@ class Explorer(LiveWidget):
     def _on_choice(self, _change):
         self._guarded(self._update)
 
-    def select(self, point=None, families=None, x=None, max_kib="keep", max_ms="keep", min_acc="keep"):
+    def select(self, point=None, families=None, x=None, max_kib="keep", max_rel="keep", min_acc="keep"):
         """Set any control (as a user would) and render once; ``point``: an index into ``points`` or a
         label. Returns the selected point."""
         self._quiet = True
@@ -196,7 +201,7 @@ class Explorer(LiveWidget):
                 self.family_box.value = tuple(f for f in self.families if f in families)
             if x is not None:
                 self.axis.value = x
-            for slider, v in ((self.max_kib, max_kib), (self.max_ms, max_ms), (self.min_acc, min_acc)):
+            for slider, v in ((self.max_kib, max_kib), (self.max_rel, max_rel), (self.min_acc, min_acc)):
                 if v != "keep":
                     slider.value = _nearest(slider, v)
         finally:
@@ -237,9 +242,11 @@ def _nearest(slider, v):
 
 def explorer(entries, live=None, live_seconds=None, title=None) -> Explorer:
     """The trade-off explorer over ``entries`` (``labkit.explorer.load()``): batch-1 points of every
-    technique family, filters, an x axis (bytes, recorded latency, latency relative to its run's
-    baseline, MACs), each family's front over the points that pass, the selected point's config and
-    notebook; ``live(progress) -> [entries]`` behind the "re-measure here" button."""
+    technique family, filters, an x axis (bytes, latency relative to its own run's baseline like for
+    like, MACs, parameters: never an absolute latency, the records' come from many runs), each family's
+    front over the points that pass (a simulated point on none of latency), the selected point's
+    config, speed with its interval and notebook; ``live(progress) -> [entries]`` behind the
+    "re-measure here" button."""
     return Explorer(entries, live=live, live_seconds=live_seconds, title=title)
 
 
@@ -254,26 +261,18 @@ def bench_widgets():
         progress(0.5, "tiny live run (browser test)")
         return [dict(entries[0], label="live: " + entries[0]["label"])]
     moves = [{"max_kib": 1e9}, {"max_kib": 400}, {"max_kib": 100}, {"max_kib": 50, "min_acc": 85},
-             {"max_ms": 1.0}, {"x": "latency_ms"}, {"min_acc": 90}, {"x": "rel_latency"},
-             {"max_kib": None, "max_ms": None, "min_acc": None}, {"x": "size_bytes"}]
+             {"max_rel": 1.0}, {"x": "rel_latency"}, {"min_acc": 90}, {"x": "params"},
+             {"max_kib": None, "max_rel": None, "min_acc": None}, {"x": "size_bytes"}]
     return {"": (lambda: explorer(entries, live=tiny if catalogue.TINY_LIVE else None), moves)}
 
 
 def remeasure_live(progress, repeats: int = 5) -> list[dict]:
     """The explorer's live run: rebuild one model per family (``remeasure.representatives``), time them
-    side by side with the CNN now at batch 1, and return them as entries (``source="live"``)."""
+    like for like now at batch 1 (eager vs eager, deployed vs deployed: ``remeasure.remeasure``), and
+    return them as entries (``source="live"``, each with its own run's speed and interval)."""
     from . import remeasure
-    from .records import entry
     progress(0.1, "rebuilding one model per family")
     models, hows = remeasure.representatives()
-    progress(0.4, "timing side by side")
-    m = remeasure.remeasure(models, hows, batch_sizes=(1,), repeats=repeats)[1]
-    base = m["cnn"].as_dict()
-    out = []
-    for name, p in m.items():
-        row = {"notebook": "09_explorer", "technique": hows[name]["technique"],
-               "config": {**hows[name]["config"], "live": True}, **p.as_dict(),
-               **{f"baseline_{k}": v for k, v in base.items()}, "deployed_latency_ms": None, "deployed_runtime": None,
-               "batch_size": 1, "threads": 0, "device": "cpu", "torch": ""}
-        out.append(entry(row, "live"))
-    return [e for e in out if e["family"] not in NOT_TECHNIQUES]
+    progress(0.4, "timing eager vs eager, deployed vs deployed")
+    measured = remeasure.remeasure(models, hows, batch_sizes=(1,), repeats=repeats)
+    return [e for e in remeasure.as_entries(measured, hows, "live") if e["family"] not in NOT_TECHNIQUES]

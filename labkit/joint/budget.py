@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .. import allocate
+from .. import pareto as _pareto
 from ..layers import weighted_layers
 from ..pruning.masks import magnitude_mask
 from ..quantization import quant
@@ -76,9 +77,9 @@ def pareto(cost: dict, size: dict) -> tuple[dict, dict]:
     """Per layer, only the options no other option beats in both size and cost."""
     c2, s2 = {}, {}
     for n in cost:
-        keep = [o for o in cost[n] if not any(
-            (size[n][p] <= size[n][o] and cost[n][p] <= cost[n][o]) and (size[n][p] < size[n][o] or cost[n][p] < cost[n][o])
-            for p in cost[n])]
+        options = [{"option": o, "size": size[n][o], "cost": cost[n][o]} for o in cost[n]]
+        kept = {id(p) for p in _pareto.front(options, "size", "cost", maximize_y=False)}
+        keep = [p["option"] for p in options if id(p) in kept]          # in the options' own order
         c2[n] = {o: cost[n][o] for o in keep}
         s2[n] = {o: size[n][o] for o in keep}
     return c2, s2

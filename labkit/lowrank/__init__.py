@@ -13,7 +13,7 @@ from .factor import (break_even_rank, cp_als, cp_diverged, cp_full, energy, mode
 from .figures import error_figure, spectrum_figure, speedup_figure  # noqa: F401
 from .layers import cp_conv, factored, factorize, params_factored, ranks_of, svd_linear, tucker_conv  # noqa: F401
 from .select import (FRACTIONS, break_even, energy_ranks, latency_ranks, layer_inputs, layer_scan,  # noqa: F401
-                     sensitivity_ranks)
+                     scan_table, sensitivity_ranks)
 from .sweep import (CP_RANKS, ENERGY_KEEP, EPOCHS, FC_RANK, FT_LR, SEEDS, TECHNIQUE, build, conv_names, load_sweep,  # noqa: F401
                     parse, plain, plans, sweep, thin_width)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from .. import speedups
 from ..layers import weighted_layers
 from ..ui import plots
 from . import factor
@@ -52,7 +53,8 @@ def error_figure(curves: dict[str, list[tuple[int, float]]], title=None):
 
 def speedup_figure(rows: list[dict], title=None):
     """Measured speedup vs MACs ratio, one panel per batch size, one colour per layer; the diagonal is
-    "as fast as MACs predict", red rings mark layers with fewer MACs that are measured slower."""
+    "as fast as MACs predict", bars the speedups' 95 % intervals, red rings mark layers with fewer MACs
+    that are measured slower (the interval below 1, outside the noise)."""
     from matplotlib.figure import Figure
     batches = sorted({r["batch_size"] for r in rows})
     fig = Figure(figsize=(6.4 * min(len(batches), 2) / 1.3, 3.6), layout="constrained")
@@ -65,6 +67,11 @@ def speedup_figure(rows: list[dict], title=None):
             pts = [r for r in sel if r["layer"] == n]
             ax.scatter([r["macs_ratio"] for r in pts], [r["speedup"] for r in pts], color=colours[n], s=25, label=n,
                        zorder=3)
+            ci = [r for r in pts if speedups.has_interval(r)]               # the 95 % interval of each speedup
+            if ci:
+                ax.errorbar([r["macs_ratio"] for r in ci], [r["speedup"] for r in ci], fmt="none", ecolor=colours[n],
+                            yerr=speedups.yerr(ci),
+                            lw=0.8, capsize=2, zorder=3)
         bad = [r for r in sel if r["slower"]]
         ax.scatter([r["macs_ratio"] for r in bad], [r["speedup"] for r in bad], s=120, facecolors="none",
                    edgecolors="crimson", linewidths=1.5, zorder=4, label="fewer MACs, slower")

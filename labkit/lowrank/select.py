@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .. import allocate, metrics
+from .. import allocate, metrics, speedups
 from ..layers import get_layer, weighted_layers
 from . import factor
 from .layers import factored, factorize, params_factored, ranks_of
@@ -60,8 +60,12 @@ def layer_scan(model: nn.Module, ranks: dict[str, Sequence], batch_sizes: Sequen
                repeats: int = 15, report=None) -> list[dict]:
     """Each layer alone, dense and factorized at each of ``ranks[name]`` (ranks as ``factored``
     takes them), timed interleaved at each batch size (random weights would do: the time does
-    not depend on them). Rows ``{layer, rank, batch_size, dense_ms, factored_ms, speedup,
-    macs_ratio, slower}``; ``slower``: fewer MACs, yet measured slower."""
+    not depend on them), by the lab's timing protocol (``dense`` the A/A control). Rows ``{layer,
+    rank, batch_size, dense_ms, factored_ms, speedup, speedup_lo, speedup_hi, within_noise,
+    noise_floor, floor_line, verdict, macs_ratio, slower}``: ``speedup`` the median of the paired
+    per-round ratios ``t_dense / t_factored`` with its 95 % interval (``labkit.speedups.fields``),
+    ``verdict`` "faster" / "slower" / "within noise"; ``slower``: fewer MACs, yet measured slower
+    (the interval lies below 1, outside the noise)."""
     shapes, rows = layer_inputs(model), []
     total, done = len(ranks) * len(batch_sizes), 0
     for name, options in ranks.items():
@@ -70,35 +74,53 @@ def layer_scan(model: nn.Module, ranks: dict[str, Sequence], batch_sizes: Sequen
         variants = {"dense": layer, **{repr(r): factored(layer, r) for r in options}}
         macs = {k: _layer_macs(m, shapes[name]) for k, m in variants.items()}
         for b in batch_sizes:
-            times = metrics.compare_latency(variants, (b, *shapes[name][1:]), repeats=repeats)
+            times = metrics.compare_latency(variants, (b, *shapes[name][1:]), repeats=repeats, control="dense",
+                                            table=f"layer {name}, batch {b}")
             for r in options:
-                speed = times["dense"].median_ms / times[repr(r)].median_ms
                 ratio = macs["dense"] / macs[repr(r)]
-                rows.append({"layer": name, "rank": list(r) if isinstance(r, tuple) else r, "batch_size": b,
-                             "dense_ms": times["dense"].median_ms, "factored_ms": times[repr(r)].median_ms,
-                             "speedup": speed, "macs_ratio": ratio, "slower": ratio > 1 and speed < 1})
+                row = {"layer": name, "rank": list(r) if isinstance(r, tuple) else r, "batch_size": b,
+                       "dense_ms": times["dense"].median_ms, "factored_ms": times[repr(r)].median_ms,
+                       **speedups.fields(times, repr(r), "dense"), "macs_ratio": ratio}
+                row["verdict"] = speedups.verdict(row)
+                row["slower"] = ratio > 1 and row["verdict"] == "slower"
+                rows.append(row)
             done += 1
             if report:
                 report(done / total, f"layer {name}, batch {b}")
     return rows
 
 
+def scan_table(rows: list[dict]) -> str:
+    """``layer_scan`` rows as text: the MACs ratio beside the measured speedup (its 95 % interval, or
+    "≈1 (within noise)"), a flag on a layer with fewer MACs measured slower; under the table, each
+    timing run's A/A noise floor (one run per layer and batch size)."""
+    from ..text import text_table
+    table = [{"layer": r["layer"], "rank": str(r["rank"]), "batch": r["batch_size"], "MACs ratio": r["macs_ratio"],
+              "dense": f"{r['dense_ms']:.3f} ms", "factorized": f"{r['factored_ms']:.3f} ms",
+              "speedup": speedups.cell(r), "flag": "FEWER MACs, SLOWER" if r["slower"] else ""} for r in rows]
+    out = text_table(table, {"layer": "s", "rank": "s", "batch": "d", "MACs ratio": ".2f", "dense": "s",
+                             "factorized": "s", "speedup": "s", "flag": "s"})
+    return "\n".join([out, "speedup: median of paired per-round ratios [95 % bootstrap interval]",
+                      *speedups.floor_lines(rows, lambda r: f"layer {r['layer']}, batch {r['batch_size']}")])
+
+
 def break_even(rows: list[dict]) -> dict[tuple[str, int], object]:
     """``{(layer, batch_size): rank}``: the largest scanned rank still measured faster than the dense
-    layer (None: no scanned rank is faster)."""
+    layer, its interval above 1 and outside the noise (None: no scanned rank is)."""
     out: dict = {}
     for r in rows:
         key = (r["layer"], r["batch_size"])
         out.setdefault(key, None)
         size = lambda k: k if isinstance(k, int) else k[0] * k[1]       # noqa: E731
-        if r["speedup"] > 1 and (out[key] is None or size(r["rank"]) > size(out[key])):
+        if speedups.verdict(r) == "faster" and (out[key] is None or size(r["rank"]) > size(out[key])):
             out[key] = r["rank"]
     return out
 
 
 def latency_ranks(candidates: dict, rows: list[dict], batch_size: int) -> dict:
     """``candidates`` (e.g. ``energy_ranks``) with every layer whose factorized chain at that rank
-    was *not* measured faster than the dense layer at ``batch_size`` left dense (None): the
+    was *not* measured faster than the dense layer at ``batch_size`` (its interval above 1, outside
+    the noise) left dense (None): the
     latency-aware choice. ``rows`` must hold those exact ranks (``layer_scan``)."""
     out = {}
     for name, rank in candidates.items():
@@ -107,7 +129,7 @@ def latency_ranks(candidates: dict, rows: list[dict], batch_size: int) -> dict:
         if not hit:
             raise ValueError(f"layer {name!r} at rank {rank} was not timed at batch {batch_size}: "
                              f"pass its rank to layer_scan first")
-        out[name] = rank if hit[0]["speedup"] > 1 else None
+        out[name] = rank if speedups.verdict(hit[0]) == "faster" else None
     return out
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import metrics
+from .. import metrics, timing
 from ..blocks import BLOCKS, conv_bn_act, round_channels
 from ..models import NUM_CLASSES
 from . import space
@@ -123,27 +123,13 @@ def measure_keys(todo: Sequence[Key], repeats: int = 15, chunk: int = 24, progre
 
 def interleaved(models: dict[str, tuple[nn.Module, tuple]], repeats: int, min_sample_s: float = 0.002,
                 warmup: int = 3) -> dict[str, dict]:
-    """``metrics.compare_latency`` for modules with different input shapes: ``{name: {"median": ms,
-    "min": ms}}``, timed round-robin (A, B, C, A, B, C, ...), each sample ``number`` calls long."""
-    import statistics
-    import time
-    xs = {n: torch.randn(*shape) for n, (m, shape) in models.items()}
-    numbers, samples = {}, {n: [] for n in models}
-    with torch.inference_mode():
-        for n, (m, _) in models.items():
-            t0 = time.perf_counter()
-            for _ in range(warmup):
-                m(xs[n])
-            per_call = max((time.perf_counter() - t0) / warmup, 1e-7)
-            numbers[n] = max(1, int(min_sample_s / per_call))
-        for _ in range(repeats):
-            for n, (m, _) in models.items():
-                k = numbers[n]
-                t0 = time.perf_counter()
-                for _ in range(k):
-                    m(xs[n])
-                samples[n].append((time.perf_counter() - t0) / k)
-    return {n: {"median": statistics.median(v) * 1e3, "min": min(v) * 1e3} for n, v in samples.items()}
+    """The lab's timing protocol (``labkit.timing.compare``) for modules with different input shapes:
+    ``{name: {"median": ms, "min": ms}}``, shuffled rounds, each sample ``number`` calls long. No A/A
+    control and no added rounds: a LUT entry is a block's cost, not a comparison with a baseline."""
+    times = timing.compare({n: m for n, (m, _) in models.items()}, {n: shape for n, (_, shape) in models.items()},
+                           rounds=repeats, warmup=warmup, min_sample_s=min_sample_s, control=None, extend=False,
+                           guard=False)
+    return {n: {"median": t.median_ms, "min": t.min_ms} for n, t in times.items()}
 
 
 def predict(lut: dict, arch, batch: int = 1) -> float:

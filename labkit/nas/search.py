@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from .. import pareto as _pareto
 from . import space
 
 SAMPLERS = ("random", "nsga2")
@@ -95,23 +96,16 @@ def trials(st) -> list[dict]:
 
 
 def pareto(points: list[dict], score: str = "score", latency: str = "latency_ms") -> list[dict]:
-    """The points no other point beats on both (higher ``score``, lower ``latency``), by latency."""
-    front = [p for p in points if not any(q[score] >= p[score] and q[latency] <= p[latency] and
-                                          (q[score] > p[score] or q[latency] < p[latency]) for q in points)]
-    return sorted(front, key=lambda p: p[latency])
+    """The points no other point beats on both (higher ``score``, lower ``latency``), by latency
+    (``labkit.pareto.front``)."""
+    return _pareto.front(points, latency, score)
 
 
 def hypervolume(points: list[dict], ref_score: float, ref_latency: float, score: str = "score",
                 latency: str = "latency_ms") -> float:
     """The area dominated by the points (score up, latency down) above ``ref_score`` and left of
-    ``ref_latency``: one number for a whole front (a larger front is better)."""
-    front = [p for p in pareto(points, score, latency) if p[score] > ref_score and p[latency] < ref_latency]
-    area = 0.0
-    xs = sorted(front, key=lambda p: p[latency])
-    for i, p in enumerate(xs):
-        right = xs[i + 1][latency] if i + 1 < len(xs) else ref_latency
-        area += (right - p[latency]) * (p[score] - ref_score)   # on a front, scores rise with latency
-    return float(area)
+    ``ref_latency``: one number for a whole front (a larger front is better; ``labkit.pareto``)."""
+    return float(_pareto.hypervolume(pareto(points, score, latency), ref_latency, ref_score, latency, score))
 
 
 def best_feasible(points: list[dict], budget_ms: float, score: str = "score") -> dict | None:

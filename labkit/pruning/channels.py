@@ -1,7 +1,8 @@
 """Structured pruning: remove whole channels, so dense kernels really run less.
 
-``filter_importance(w, p)``: the Lp norm of every output filter (Li et al., "Pruning Filters
-for Efficient ConvNets", ICLR 2017). ``channel_prune`` removes the least important channels
+Which channels: ``labkit.pruning.importance`` (``filter_importance(w, p)``, the Lp norm of every
+output filter, Li et al., "Pruning Filters for Efficient ConvNets", ICLR 2017; the other criteria;
+the adapter, re-exported here). ``channel_prune`` removes the least important channels
 with Torch-Pruning's dependency graph (Fang et al., "DepGraph", CVPR 2023), so coupled layers
 (BatchNorm, the next layer's inputs, residual adds) shrink consistently.
 """
@@ -12,28 +13,7 @@ import torch
 from torch import nn
 from .. import metrics, validate
 from ..layers import WEIGHTED, weighted_layers
-
-
-def filter_importance(w: torch.Tensor, p: int = 1) -> torch.Tensor:
-    """Lp norm (p = 1 or 2) of each output filter of a Conv/Linear weight: shape (out,).
-
-    Li et al. 2017 rank filters by L1 norm and remove the smallest."""
-    if p not in (1, 2):
-        raise ValueError(f"p must be 1 (L1 norm) or 2 (L2 norm), got {p!r}")
-    return torch.linalg.vector_norm(w.detach().reshape(w.shape[0], -1).float(), ord=p, dim=1)
-
-
-class FilterImportance:
-    """A Torch-Pruning importance from a per-filter score ``fn(weight, p) -> (out,)``: each group is
-    scored by its root layer's filters (Li et al. 2017's criterion when ``fn`` is the Lp norm)."""
-
-    def __init__(self, fn=filter_importance, p: int = 1):
-        self.fn, self.p = fn, p
-
-    @torch.no_grad()
-    def __call__(self, group):
-        dep, idxs = group[0]
-        return torch.as_tensor(self.fn(dep.layer.weight.detach(), self.p)).float()[idxs]
+from .importance import ChannelImportance, FilterImportance, ScoreImportance, filter_importance  # noqa: F401
 
 
 def _ratio(value) -> float:
@@ -47,17 +27,16 @@ def channel_prune(model: nn.Module, ratio, importance=None, round_to: int | None
     so coupled layers (BatchNorm, the next layer's inputs, residual adds) shrink consistently.
 
     ``importance``: a Torch-Pruning importance, a per-filter ``fn(weight, p)`` (default: L1,
-    Li et al. 2017), or ``{layer name: one score per output channel}`` (``criteria.channel_scores``). ``round_to``: keep channel counts multiples of it (Torch-Pruning rounds down),
+    Li et al. 2017), or ``{layer name: one score per output channel}`` (``importance.channel_scores``). ``round_to``: keep channel counts multiples of it (Torch-Pruning rounds down),
     which vector units like; ``None`` keeps the exact ratio."""
     import torch_pruning as tp
     r = _ratio(ratio)
     validate.module(model)
     imp = importance if importance is not None else FilterImportance()
-    if not isinstance(imp, (dict, FilterImportance, tp.importance.Importance)) and callable(imp):
+    if not isinstance(imp, (dict, ChannelImportance, tp.importance.Importance)) and callable(imp):
         imp = FilterImportance(imp)
     pruned = copy.deepcopy(model).cpu().eval()
-    if isinstance(imp, dict):                                      # {layer: per-channel scores} (labkit.pruning.criteria)
-        from .criteria import ScoreImportance
+    if isinstance(imp, dict):                                      # {layer: per-channel scores} (importance.channel_scores)
         imp = ScoreImportance(pruned, imp)
     last = list(weighted_layers(pruned).values())[-1]              # the classifier keeps its outputs
     example = torch.randn(*input_size)

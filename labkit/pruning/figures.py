@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 from torch import nn
 from .sensitivity import Scan
+from .. import speedups
 from ..layers import get_layer
 from ..ui import plots
 from .masks import n_pruned
@@ -52,12 +53,18 @@ def sensitivity_figure(scan: Scan, allocation: dict | None = None, title=None):
 
 
 def break_even_figure(settings: dict[str, list[dict]], title=None):
-    """Measured speedup of the CSR kernel over dense vs sparsity, one line per setting, as a Figure."""
+    """Measured speedup of the CSR kernel over dense vs sparsity, one line per setting (bars: the
+    speedups' 95 % intervals, where the rows have them), as a Figure."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=(6.4, 3.6), layout="constrained")
     ax = fig.add_subplot()
     for label, rows in settings.items():
-        ax.plot([r["sparsity"] for r in rows], [r["speedup"] for r in rows], marker="o", label=label)
+        line, = ax.plot([r["sparsity"] for r in rows], [r["speedup"] for r in rows], marker="o", label=label)
+        ci = [r for r in rows if speedups.has_interval(r)]                   # the 95 % interval of each speedup
+        if ci:
+            ax.errorbar([r["sparsity"] for r in ci], [r["speedup"] for r in ci], fmt="none", ecolor=line.get_color(),
+                        yerr=speedups.yerr(ci),
+                        capsize=2, lw=0.8)
     ax.axhline(1.0, color="crimson", lw=1, ls="--", label="break-even")
     plots.ratio_axis(ax)
     ax.set_xlabel("sparsity (fraction of zero weights)")

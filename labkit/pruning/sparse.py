@@ -1,14 +1,16 @@
 """Sparse kernels: ``SparseLinear`` on ``torch.sparse`` CSR, and when they beat dense ones.
 
-``sparse_vs_dense`` times a Linear layer dense and in CSR over sparsities, interleaved;
-``break_even`` reads the sparsity where CSR starts to win on this CPU.
+``sparse_vs_dense`` times a Linear layer dense and in CSR over sparsities (the lab's timing
+protocol: paired ratios with a 95 % interval, an A/A control); ``break_even`` reads the sparsity
+where CSR starts to win on this CPU (its interval above 1, outside the noise); ``kernel_table``
+prints the rows.
 """
 from __future__ import annotations
 
 import warnings
 import torch
 from torch import nn
-from .. import metrics, validate
+from .. import metrics, speedups, validate
 from ..layers import replace_, weighted_layers
 from .masks import magnitude_mask
 
@@ -47,8 +49,11 @@ def sparse_linear_(model: nn.Module) -> nn.Module:
 def sparse_vs_dense(in_features: int, out_features: int, batch_size: int = 1, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99),
                     repeats: int = 20, seed: int = 0) -> list[dict]:
     """Latency of one Linear layer, dense vs CSR, at each sparsity (magnitude-pruned random weights),
-    each pair timed interleaved by ``labkit.metrics.compare_latency``. Rows: sparsity, dense_ms,
-    sparse_ms, speedup (dense / sparse, > 1: sparse is faster)."""
+    each pair timed together by the lab's timing protocol (``labkit.metrics.compare_latency``, dense
+    the A/A control). Rows: sparsity, dense_ms, sparse_ms, speedup (the median of the paired
+    per-round ratios ``t_dense / t_sparse``, > 1: sparse is faster), speedup_lo, speedup_hi (its 95 %
+    interval), within_noise, noise_floor, floor_line (``labkit.speedups.fields``) and verdict
+    ("faster", "slower" or "within noise")."""
     g = torch.Generator().manual_seed(seed)
     rows = []
     for s in sparsities:
@@ -57,18 +62,32 @@ def sparse_vs_dense(in_features: int, out_features: int, batch_size: int = 1, sp
             dense.weight.copy_(torch.randn(out_features, in_features, generator=g) / in_features ** 0.5)
             dense.weight.mul_(magnitude_mask(dense.weight, s))
         sparse = SparseLinear(dense)
-        t = metrics.compare_latency({"dense": dense, "sparse": sparse}, (batch_size, in_features), repeats=repeats)
+        t = metrics.compare_latency({"dense": dense, "sparse": sparse}, (batch_size, in_features), repeats=repeats,
+                                    control="dense", table=f"CSR vs dense at {s:.0%} sparsity")
         rows.append({"sparsity": validate.sparsity(s), "dense_ms": t["dense"].median_ms, "sparse_ms": t["sparse"].median_ms,
-                     "speedup": t["dense"].median_ms / t["sparse"].median_ms})
+                     **speedups.fields(t, "sparse", "dense")})
+        rows[-1]["verdict"] = speedups.verdict(rows[-1])
     return rows
 
 
 def break_even(rows: list[dict]) -> float | None:
-    """The lowest measured sparsity from which the sparse kernel is faster at every higher one
-    measured (None if it never is)."""
+    """The lowest measured sparsity from which the sparse kernel is measured faster (the speedup's
+    95 % interval above 1, outside the run's noise) at every higher one measured (None if it never
+    is). Rows need the interval (``sparse_vs_dense``): a speedup without one cannot say faster."""
     found = None
     for row in sorted(rows, key=lambda r: r["sparsity"], reverse=True):
-        if row["speedup"] <= 1.0:
+        if speedups.verdict(row) != "faster":
             break
         found = row["sparsity"]
     return found
+
+
+def kernel_table(rows: list[dict]) -> str:
+    """``sparse_vs_dense`` rows as text: sparsity, both latencies and the speedup of CSR over dense
+    (its 95 % interval, or "≈1 (within noise)"); under the table, each run's A/A noise floor."""
+    from ..text import text_table
+    shown = [{"sparsity": r["sparsity"], "dense": f"{r['dense_ms']:9.3f} ms", "sparse": f"{r['sparse_ms']:9.3f} ms",
+              "speedup": speedups.cell(r)} for r in rows]
+    table = text_table(shown, {"sparsity": ".0%", "dense": "s", "sparse": "s", "speedup": "s"})
+    return "\n".join([table, "speedup: median of paired per-round ratios [95 % bootstrap interval]",
+                      *speedups.floor_lines(rows, lambda r: f"{r['sparsity']:.0%} sparsity")])

@@ -1,7 +1,8 @@
 """Quantization (notebook 03): fewer bits per weight and activation, simulated, then real int8.
 ``from labkit import quantization`` is the notebook's one import.
 
-Inside: ``quant`` (linear and k-means quantization of tensors: the math) → ``ptq`` (models:
+Inside: ``quant`` (linear and k-means quantization of tensors: the math, which lives in the core
+as ``labkit.quant``) → ``ptq`` (models:
 quantize after training, count the bytes) → ``qat`` (quantization-aware training) → ``mixed``
 (bits per layer under a size budget, on the shared ``labkit.allocate``) → the cached sweeps
 (``sweep``: PTQ, QAT and mixed precision) → ``figures``. Real int8 kernels run through

@@ -14,7 +14,7 @@ import copy
 import torch
 from torch import nn
 from . import quant
-from .. import size, validate
+from .. import packing, size, validate
 from ..data import SUBSETS
 from ..layers import WEIGHTED, fold_batchnorm, replace_
 
@@ -288,10 +288,10 @@ def size_bytes(model: nn.Module) -> int:
 
 
 def export(model: nn.Module) -> bytes:
-    """The real bytes behind ``size_bytes``: ``labkit.size.export`` under the model's plan."""
-    return size.export(model, _plan(model))
+    """The real bytes behind ``size_bytes``: ``labkit.packing.export`` under the model's plan."""
+    return packing.export(model, _plan(model))
 
 
 def load(blob: bytes, model: nn.Module) -> dict:
-    """Decode ``export(model)`` back into a state_dict for ``model`` (``labkit.size.load`` under its plan)."""
-    return size.load(blob, model, _plan(model))
+    """Decode ``export(model)`` back into a state_dict for ``model`` (``labkit.packing.load`` under its plan)."""
+    return packing.load(blob, model, _plan(model))

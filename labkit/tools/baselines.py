@@ -19,7 +19,7 @@ import torch
 
 def table(model_name: str = "cnn", batch_sizes=(1, 256), repeats: int = 20, compile_too: bool = False) -> str:
     from .. import deploy, layers, metrics, zoo
-    from ..ui.plots import text_table
+    from ..text import text_table
     model = zoo.load(model_name)
     folder = tempfile.mkdtemp(prefix="labkit-baselines-")
     forms = deploy.candidates(model, folder)
@@ -28,19 +28,21 @@ def table(model_name: str = "cnn", batch_sizes=(1, 256), repeats: int = 20, comp
     if compile_too:
         variants["torch.compile"] = deploy.compiled(model, batch_sizes)
     variants["onnxruntime int8"] = deploy.to_runtime(model, folder, "int8")
-    rows = []
+    rows, floors = [], []
     for b in batch_sizes:
         chosen = deploy.fastest(forms, b)
         times = metrics.compare_latency(variants, (b, 1, 28, 28), repeats=repeats if b == 1 else max(5, repeats // 2))
-        dep = next(k for k, v in variants.items() if v is chosen)
+        dep = {id(forms["eager"]): "eager (as trained)", id(forms["torch"]): "folded + channels_last",
+               id(forms["onnxruntime"]): "onnxruntime fp32"}[id(chosen)]
         for name, t in times.items():
             rows.append({"batch": b, "form": name + ("  <- deployed" if name == dep else ""), "median": f"{t.median_ms:.3f} ms",
-                         "vs eager": f"{times['eager (as trained)'].median_ms / t.median_ms:.2f}x",
-                         "vs deployed": f"{times[dep].median_ms / t.median_ms:.2f}x"})
+                         "vs eager": times.cell(name, "eager (as trained)"), "vs deployed": times.cell(name, dep)})
+        floors.append(f"batch {b}: " + times.floor_line())
     caps = {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA") if k in os.environ}
     head = (f"{model_name}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
             f"{'emulated: ' + str(caps) if caps else 'native CPU kernels'}")
-    return head + "\n" + text_table(rows, {"batch": "d", "form": "s", "median": "s", "vs eager": "s", "vs deployed": "s"})
+    return "\n".join([head, text_table(rows, {"batch": "d", "form": "s", "median": "s", "vs eager": "s", "vs deployed": "s"}),
+                      *floors])
 
 
 def main(argv=None) -> int:

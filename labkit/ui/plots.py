@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from .. import pareto
+from ..env import figure_png  # noqa: F401  (re-exported: the PNG a cell shows, labkit.env)
 from ..points import MEASURES
+from ..text import fmt_bytes, fmt_count, fmt_ratio, point_name, text_table  # noqa: F401  (re-exported)
 
 REQUIRED = (*MEASURES, "config")
 X_AXES = {"size_bytes": "size", "latency_ms": "latency (ms)", "macs": "MACs"}
@@ -67,11 +70,6 @@ def annotate_apart(ax, xs, ys, labels, fontsize: int = 7, offsets=((4, -9), (4, 
     return placed
 
 
-def fmt_ratio(v: float) -> str:
-    """A ratio as a tick label: ``0.25x``, ``1x``, ``4x``, ``16x``."""
-    return f"{v:g}x" if v >= 0.01 else f"{v:.1g}x"
-
-
 def ratio_axis(ax, which: str = "y") -> None:
     """A log axis for ratios (speedups, times cheaper), ticked at powers of two and labelled
     ``0.25x ... 4x`` instead of ``4x10^0``."""
@@ -82,38 +80,10 @@ def ratio_axis(ax, which: str = "y") -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def fmt_bytes(n, digits: int = 2) -> str:
-    """``512 B``, ``1.50 KiB``, ``2.25 MiB``, ``1.00 GiB``."""
-    n = float(n)
-    for unit, scale in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
-        if abs(n) >= scale:
-            return f"{n / scale:.{digits}f} {unit}"
-    return f"{n:.0f} B"
-
-
-def fmt_count(n) -> str:
-    """``950``, ``12.3 k``, ``2.1 M``, ``1.5 G`` (for MACs and parameter counts)."""
-    n = float(n)
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:.0f}"
-
-
 def pareto_front(points, x: str = "size_bytes", y: str = "accuracy_pct") -> list:
     """Points no other point dominates (smaller-or-equal ``x`` and greater-or-equal ``y``,
-    one of them strictly), sorted by ``x``."""
-    def dominated(p):
-        return any(q[x] <= p[x] and q[y] >= p[y] and (q[x] < p[x] or q[y] > p[y]) for q in points)
-    return sorted((p for p in points if not dominated(p)), key=lambda p: (p[x], -p[y]))
-
-
-def point_name(p, limit: int = 48) -> str:
-    """A short name for a point: its label and its scalar config (``live: width=0.5``), cut at
-    ``limit`` characters (nested config values such as a per-layer table are left out)."""
-    cfg = ", ".join(f"{k}={v}" for k, v in p["config"].items() if not isinstance(v, (dict, list, tuple)))
-    name = f"{p['label']}: {cfg}" if p.get("label") else cfg
-    return name if len(name) <= limit else name[:limit - 1] + "…"
+    one of them strictly), sorted by ``x`` (``labkit.pareto.front``)."""
+    return pareto.front(points, x, y)
 
 
 # Batch-1 timings on a shared 2-core machine move by a few per cent between runs (notebook 00
@@ -336,13 +306,6 @@ def tradeoff_figure(points, highlight=None, baseline=None, title=None, x: str = 
     return plot.fig
 
 
-def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes (touches no global pyplot state)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
 def sample_grid(dataset, per_class: int = 8, classes=None, title=None) -> Figure:
     """A grid of ``per_class`` images of each class (rows), labelled with the class names.
 
@@ -365,16 +328,3 @@ def sample_grid(dataset, per_class: int = 8, classes=None, title=None) -> Figure
     return fig
 
 
-def text_table(rows: list[dict], columns: dict[str, str]) -> str:
-    """Rows as an aligned text table; ``columns`` maps a row key to a format spec or a
-    callable, e.g. ``{"model": "s", "accuracy_pct": ".2f", "size_bytes": fmt_bytes}``."""
-    def cell(row, key, spec):
-        v = row.get(key, "")
-        return spec(v) if callable(spec) else format(v, spec)
-    cells = [[cell(r, k, s) for k, s in columns.items()] for r in rows]
-    head = list(columns)
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
-    return "\n".join(lines)

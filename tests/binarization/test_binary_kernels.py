@@ -1,12 +1,14 @@
 """labkit.binarization.kernels: the XNOR-popcount kernels agree exactly with the float +-1
 arithmetic, and the packed model decoded from the exported bytes predicts exactly what the
 fake-quantized model does."""
+import re
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from labkit import binarization as B
+from labkit import binarization as B, speedups
 from labkit.binarization import kernels as K, ledger
 from labkit.models import baseline_cnn, lenet5
 
@@ -61,4 +63,16 @@ def test_the_ledger_counts_ops_and_bytes():
     assert by["conv2"]["op_ratio"] == pytest.approx(288 / 5)      # 288 weights a patch: 5 words
     assert by["fc1"]["bytes_ratio"] == 1152 * 256 * 4 / (1152 * 256 / 8 + 4 * 256)
     assert all(r["fp32_ms"] > 0 and r["packed_ms"] > 0 for r in rows)
-    assert "x measured" in ledger.ledger_table(rows)
+    for r in rows:                        # each speedup: the protocol's paired median inside its 95 % interval
+        for key, within in (("speedup", "within_noise"), ("speedup_vs_deployed", "within_noise_vs_deployed")):
+            assert 0 < r[f"{key}_lo"] <= r[key] <= r[f"{key}_hi"] and isinstance(r[within], bool)
+        assert r["noise_floor"] >= 0 and r["floor_line"].startswith("A/A noise floor: ±")
+    text = ledger.ledger_table(rows)
+    assert "x measured" not in text
+    cell = re.compile(r"(\d+\.\d\dx \[\d+\.\d\d-\d+\.\d\d\]|≈1 \(within noise\))")
+    for r in rows:
+        line = next(ln for ln in text.splitlines() if ln.split()[:1] == [r["layer"]])
+        assert len(cell.findall(line)) == 2                    # measured and vs deployed, both with an interval
+        assert speedups.text(r) in line and speedups.text(r, "speedup_vs_deployed") in line
+    floors = [ln for ln in text.splitlines() if "A/A noise floor: ±" in ln]
+    assert len(floors) == len(rows) and floors[0].startswith(f"{rows[0]['layer']}, batch 1: ")   # one per run

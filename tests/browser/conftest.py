@@ -14,6 +14,16 @@ import pytest
 from pagekit import CHROMIUM, ARGS, HOW, SHOTS
 
 
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in this folder carries the ``browser`` marker (``-m "not browser"``: the unit tier)."""
+    for item in items:
+        if _HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
 def _missing() -> str | None:
     if not Path(CHROMIUM).exists():
         return f"chromium not found: {HOW}"

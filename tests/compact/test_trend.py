@@ -109,8 +109,32 @@ def test_disagreements():
             {"model": "b", "batch_size": 1, "macs": 4, "median_ms": 2.0},
             {"model": "c", "batch_size": 1, "macs": 8, "median_ms": 9.0},
             {"model": "a", "batch_size": 8, "macs": 1, "median_ms": 1.0}]
-    (d,) = trend.disagreements(rows, batch_size=1)
+    (d,) = trend.disagreements(rows, batch_size=1)               # no per-round samples: the ratio of medians
     assert (d["fewer_macs"], d["more_macs"], d["macs_ratio"], d["slower"]) == ("a", "b", 4, 2.5)
+    assert d["slower_text"] == "2.50x (medians)" and "slower_lo" not in d
+
+
+def _timed(rounds: int = 20):
+    """Rows as measure_latency writes them, from deterministic per-round samples: 'b' (4x the MACs
+    of 'a') takes 0.4x its time in every round, 'c' the time of 'a' give or take 1 %."""
+    a = [5.0 + 0.05 * (i % 2) for i in range(rounds)]
+    return [{"model": "a", "batch_size": 1, "macs": 1, "dw_share": 0.0, "median_ms": 5.0, "rounds_ms": a,
+             "aa_rounds_ms": [5.0 + 0.05 * ((i + 1) % 2) for i in range(rounds)], "floor_line": "A/A noise floor: ±1.0 % (a)"},
+            {"model": "b", "batch_size": 1, "macs": 4, "dw_share": 0.0, "median_ms": 2.0, "rounds_ms": [0.4 * t for t in a]},
+            {"model": "c", "batch_size": 1, "macs": 8, "dw_share": 0.0, "median_ms": 5.0,
+             "rounds_ms": [t * (1.01 if i % 3 else 0.99) for i, t in enumerate(a)]}]
+
+
+def test_disagreements_from_paired_rounds_keep_only_verdicts_of_slower():
+    rows = _timed()
+    t = trend.run_timing(rows, 1)
+    assert t.control == "a" and set(t) == {"a", "b", "c"} and t.rounds == 20
+    pairs = trend.disagreements(rows, batch_size=1)
+    (d,) = pairs                              # a vs c: within noise, not a disagreement; b vs c: b is the faster
+    assert (d["fewer_macs"], d["more_macs"], d["macs_ratio"]) == ("a", "b", 4)
+    assert d["slower"] == pytest.approx(2.5) and d["slower_lo"] <= d["slower"] <= d["slower_hi"]
+    assert d["slower_text"] == str(t.ratio("b", "a")) == "2.50x [2.50-2.50]"
+    assert t.verdict("a", "c") == "within noise"      # fewer MACs, about as slow: never counted as slower
 
 
 def test_measure_latency_and_its_cache(tmp_path):
@@ -169,6 +193,33 @@ def test_latency_table_ratios_are_against_the_reference_of_the_same_batch():
             {"model": "small", "batch_size": 8, "macs": 5e8, "dw_share": 0.1, "median_ms": 40.0}]
     lines = trend.latency_table(rows).splitlines()
     small = [l for l in lines if " small " in l]
-    assert "4.00x" in small[0] and "2.00x measured" in small[0]          # batch 1: 4x fewer MACs, 2x faster
-    assert "8.00x measured" in small[1] and "40.000 ms" in small[1]       # batch 8 against batch 8's reference
+    # cached rows without per-round samples: the ratio of medians, marked as such, never "x measured"
+    assert "4.00x" in small[0] and "2.00x (medians)" in small[0]         # batch 1: 4x fewer MACs, 2x faster
+    assert "8.00x (medians)" in small[1] and "40.000 ms" in small[1]      # batch 8 against batch 8's reference
     assert "20.000 ms" in small[0] and small[0].split()[0] == "1"
+    assert not any("x measured" in l for l in lines)
+    assert [l for l in lines if re.match(r"batch \d+: ", l)] == \
+        [f"batch {b}: no per-round samples in these rows: speed is the ratio of medians (medians), no interval, no noise floor"
+         for b in (1, 8)]
+
+
+def test_latency_table_of_rows_timed_together_prints_intervals_and_the_floor():
+    rows = _timed()
+    lines = trend.latency_table(rows, ref="a").splitlines()
+    by = {l.split()[1]: l for l in lines if l.split()[:1] == ["1"]}
+    assert by["a"].endswith("1 (reference)") and "4.00x" not in by["a"]
+    assert by["b"].endswith("2.50x [2.50-2.50]") and "0.25x" in by["b"]         # 2.5x faster, a quarter of the MACs'
+    assert by["c"].endswith("≈1 (within noise)")
+    assert "batch 1: A/A noise floor: ±1.0 % (a)" in lines
+
+
+def test_measure_latency_rows_carry_the_paired_speedup(monkeypatch):
+    monkeypatch.setattr(trend, "build", lambda name: nn.Sequential(nn.Conv2d(3, 2 if name == "small" else 8, 3),
+                                                                    nn.AdaptiveAvgPool2d(1)))
+    rows = trend.measure_latency(["small", "resnet18"], batch_sizes=(1,), repeats=3, warmup=1)
+    ref, small = (next(r for r in rows if r["model"] == n) for n in ("resnet18", "small"))
+    assert len(ref["aa_rounds_ms"]) == len(ref["rounds_ms"]) == len(small["rounds_ms"]) == ref["repeats"] >= 3
+    assert "speedup" not in ref and ref["floor_line"].startswith("A/A noise floor: ±")     # the control: resnet18
+    assert small["speedup_ref"] == "resnet18" and small["speedup_lo"] <= small["speedup"] <= small["speedup_hi"]
+    t = trend.run_timing(rows, 1)
+    assert t.control == "resnet18" and t.speedup("small", "resnet18")["value"] == pytest.approx(small["speedup"], abs=1e-3)

@@ -13,25 +13,34 @@ from labkit.explorer import widgets as ew
 FIELDS = record.FIELDS
 
 
+def sp(value, half=0.05):
+    """A recorded speedup (labkit.timing.Timing.speedup) with an interval of +-``half``."""
+    lo, hi = value * (1 - half), value * (1 + half)
+    return {"value": value, "lo": lo, "hi": hi, "within_noise": lo <= 1 <= hi, "noise_floor": 0.03}
+
+
 def row(notebook, technique, config, acc, size, macs, ms, base=(92.0, 1000, 100, 2.0), batch=1, deployed=None,
-        params=None, base_params=None):
+        params=None, base_params=None, form="eager", speedup="timed", deployed_speedup=None):
+    # "timed": the speedup its run measured, here the ratio of the two latencies (the fixture's runs are exact)
+    speedup = sp(base[3] / ms) if speedup == "timed" and form != "simulated" else None if speedup == "timed" else speedup
     return {"notebook": notebook, "technique": technique, "config": config, "accuracy_pct": acc, "size_bytes": size,
             "macs": macs, "params": params, "latency_ms": ms, "baseline_accuracy_pct": base[0],
             "baseline_size_bytes": base[1], "baseline_macs": base[2], "baseline_params": base_params,
             "baseline_latency_ms": base[3], "deployed_latency_ms": deployed,
-            "deployed_runtime": None if deployed is None else "torch", "batch_size": batch, "threads": 2,
-            "device": "cpu", "torch": "2.14.1"}
+            "deployed_runtime": None if deployed is None else "torch", "form": form, "speedup": speedup,
+            "deployed_speedup": deployed_speedup, "timing": {"cpu": "test", "isa": []}, "batch_size": batch,
+            "threads": 2, "device": "cpu", "torch": "2.14.1"}
 
 
 @pytest.fixture
 def folder(tmp_path):
     rows = {
-        "02_pruning": [row("02_pruning", "baseline", {}, 92.0, 1000, 100, 2.0),
+        "02_pruning": [row("02_pruning", "baseline", {}, 92.0, 1000, 100, 2.0, speedup=None),
                        row("02_pruning", "prune-fine", {"sparsity": 0.9}, 91.0, 200, 100, 2.0),
                        row("02_pruning", "prune-fine", {"sparsity": 0.9}, 91.0, 200, 100, 40.0, batch=256,
                            base=(92.0, 1000, 100, 80.0)),
                        row("02_pruning", "prune-channel", {"ratio": 0.5}, 90.0, 500, 25, 1.0, deployed=0.5,
-                           params=40, base_params=160)],
+                           params=40, base_params=160, form="deployed", deployed_speedup=sp(0.5))],
         "03_quantization": [row("03_quantization", "quant-ptq", {"bits": 4}, 91.5, 125, 100, 2.5),
                             row("03_quantization", "quant-ptq", {"bits": 2}, 60.0, 63, 100, 2.5)],
         "01_compact_networks": [row("01_compact_networks", "reference-model", {"model": "resnet18"}, 69.8, 4e7, 1e9, 30.0)],
@@ -106,14 +115,18 @@ def test_fronts_per_family_share_one_corner(folder):
     corner = 2 * 1000      # twice the largest bytes of all batch-1 points (the baseline included)
     assert f["newfam"]["hypervolume"] == pytest.approx(math.log2(corner / 50) * 78.0)
     with pytest.raises(ValueError, match="choose one of"):
-        explorer.fronts([], x="params")
+        explorer.fronts([], x="latency_b1")
 
 
 def test_query_constraints(folder):
     e = explorer.load(folder)
     got = explorer.query(e, max_bytes=300, min_accuracy_pct=85)
     assert [x["technique"] for x in got] == ["quant-ptq", "prune-fine", "newfam-x"]          # most accurate first
-    assert [x["technique"] for x in explorer.query(e, max_latency_ms=1.0)] == ["prune-channel", "newfam-x"]
+    # latency: each point over its own run's baseline, like for like (prune-fine: within noise, so exactly 1;
+    # prune-channel is deployed: 2x its deployed baseline's latency)
+    assert [x["technique"] for x in explorer.query(e, max_rel_latency=1.0)] == ["prune-fine", "newfam-x"]
+    with pytest.raises(ValueError, match="different runs are not comparable"):
+        explorer.query(e, max_latency_ms=1.0)
     assert explorer.query(e, max_bytes=10) == []
     assert all(x["batch_size"] == 1 for x in explorer.query(e))
 
@@ -160,7 +173,7 @@ def test_record_points_join_batch_sizes(folder):
     assert fine["speedup_b1"] == 1.0 and fine["speedup_b256"] == 2.0 and fine["x_smaller"] == 5.0
     assert "speedup_b256" not in pts["03 quant-ptq bits=4"]
     # parameter counts where the row has them (4x fewer), None where it does not: left out of the audit's pairs
-    assert pts["02 prune-channel ratio=0.5"]["x_fewer_params"] == 4.0 and fine["x_fewer_params"] is None
+    assert pts["02 prune-channel (deployed) ratio=0.5"]["x_fewer_params"] == 4.0 and fine["x_fewer_params"] is None
     aud = explorer.audit(list(pts.values()), ["x_fewer_params", "x_smaller"])
     assert aud[("x_fewer_params", "x_smaller")]["n"] == 1
 
@@ -203,10 +216,10 @@ def test_widget_filters_selection_and_speed(folder, png_of):
     assert w.current["config"] == {"bits": 2} and "quant-ptq bits=2" in w.label.value
     with pytest.raises(ValueError, match="pass the filters"):
         w.select(point="02 prune-fine sparsity=0.9")
-    w.select(families=[], x="latency_ms")
+    w.select(families=[], x="rel_latency")
     assert "none selected" in w.label.value
     times = []
-    for m in ({"x": "size_bytes", "families": w.families}, {"max_kib": 50}, {"x": "rel_latency"}, {"max_ms": 1}):
+    for m in ({"x": "size_bytes", "families": w.families}, {"max_kib": 50}, {"x": "rel_latency"}, {"max_rel": 1}):
         t = time.perf_counter()
         w.select(**m)
         times.append(time.perf_counter() - t)
@@ -237,3 +250,47 @@ def test_compose_matches_compression_settings_only(folder):
         (folder / f"{nb}.jsonl").write_text(json.dumps(row(nb, tech, cfg, 91.0, 300, 60, 2.0)) + "\n")
     e = explorer.load(folder)
     assert explorer.compose(e) == [] and "none whose settings match" in explorer.report(e)
+
+
+def test_speeds_are_the_runs_own_ratios_like_for_like(folder):
+    e = {(x["technique"], x["batch_size"]): x for x in explorer.load(folder)}
+    fine, ch = e[("prune-fine", 1)], e[("prune-channel", 1)]
+    assert fine["rel_latency"] == 1.0 and fine["speed"] == "≈1 (within noise)"       # within noise: at its baseline
+    assert ch["against"] == "vs its run's deployed baseline" and ch["rel_latency"] == pytest.approx(2.0)
+    assert ch["speed"] == "0.50x [0.47-0.53]"
+    assert e[("newfam-x", 1)]["rel_latency"] == pytest.approx(0.25)
+
+
+def test_a_front_on_ratios_never_divides_latencies_of_different_runs(folder):
+    # the recorded latencies say 4x faster, the run's own paired ratio 1.10x: the front uses the run's ratio
+    odd = row("06_lowrank", "lowrank-svd", {"rank": 8}, 91.0, 300, 60, 0.5, speedup=sp(1.1, 0.02))
+    untimed = row("06_lowrank", "lowrank-svd", {"rank": 4}, 95.0, 200, 30, 0.1, speedup=None)
+    (folder / "06_lowrank.jsonl").write_text("".join(json.dumps(r) + "\n" for r in (odd, untimed)))
+    e = explorer.load(folder)
+    (p,) = [x for x in e if x["config"] == {"rank": 8}]
+    assert p["rel_latency"] == pytest.approx(1 / 1.1)
+    f = explorer.fronts(e, "rel_latency")["lowrank"]
+    assert [x["config"] for x in f["front"]] == [{"rank": 8}]     # the untimed point is on no latency front
+    for call in (lambda: explorer.fronts(e, "latency_ms"), lambda: explorer.front(e, "latency_ms")):
+        with pytest.raises(ValueError, match="different runs are not comparable"):
+            call()
+    # points of one run (the explorer's re-measured models) may be compared in ms
+    one = [dict(x, run="09 deployed, batch 1") for x in e if x["batch_size"] == 1]
+    assert explorer.query(one, max_latency_ms=1.0) and explorer.front(one, "latency_ms")
+
+
+def test_a_simulated_row_is_on_no_latency_front(folder):
+    sim = row("03_quantization", "quant-ptq", {"bits": 3}, 99.0, 90, 100, 0.1, form="simulated")
+    (folder / "03_quantization.jsonl").write_text(json.dumps(sim) + "\n")
+    e = explorer.load(folder)
+    (s,) = [x for x in e if x["form"] == "simulated"]
+    assert s["rel_latency"] is None and s["speedup"] is None and s["speed"] == "— (simulated)"
+    assert "(simulated)" in s["label"]
+    assert s in explorer.fronts(e, "size_bytes")["quant"]["front"]          # on accuracy x bytes, it counts
+    assert all(s not in r["front"] for r in explorer.fronts(e, "rel_latency").values())
+    one = [dict(x, run="r") for x in e]
+    assert s not in explorer.front(one, "latency_ms") and s not in explorer.front(one, "rel_latency")
+    assert s not in explorer.query(e, max_rel_latency=10.0) and s in explorer.query(e, max_bytes=100)
+    w = ew.explorer(e)
+    w.select(point=s["label"], x="rel_latency")
+    assert "— (simulated)" in w.label.value and not w.plots["rel_latency"].ring.get_visible()

@@ -3,9 +3,10 @@ the dense ones they replace, rank selection, and the sweep's plumbing."""
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
-from labkit import lowrank, metrics
+from labkit import lowrank, metrics, speedups
 from labkit.models import baseline_cnn
 
 
@@ -129,11 +130,25 @@ def test_layer_scan_break_even_and_latency_ranks():
         {("4", (2, 1)), ("4", (8, 4)), ("13", 2)}
     full = next(r for r in rows if r["rank"] == [8, 4])
     assert full["macs_ratio"] < 1 and not full["slower"]               # more MACs: never flagged as a "faster" layer
-    fake = [{"layer": "4", "batch_size": 1, "rank": [2, 1], "speedup": 1.5},
-            {"layer": "4", "batch_size": 1, "rank": [4, 2], "speedup": 0.8},
-            {"layer": "13", "batch_size": 1, "rank": 2, "speedup": 0.9}]
-    assert lowrank.break_even(fake) == {("4", 1): [2, 1], ("13", 1): None}
+    for r in rows:                    # the protocol's paired speedup, its interval, and a verdict that agrees with both
+        assert 0 < r["speedup_lo"] <= r["speedup"] <= r["speedup_hi"] and r["floor_line"].startswith("A/A noise floor")
+        assert r["verdict"] == ("within noise" if r["within_noise"] or r["speedup_lo"] <= 1 <= r["speedup_hi"]
+                                else "faster" if r["speedup_lo"] > 1 else "slower")
+        assert r["slower"] == (r["macs_ratio"] > 1 and r["verdict"] == "slower")
+    text = lowrank.scan_table(rows)
+    assert "x measured" not in text and all(speedups.text(r) in text for r in rows)
+    assert sum("A/A noise floor: ±" in ln for ln in text.splitlines()) == 2     # one run per layer (one batch size)
+    assert isinstance(lowrank.speedup_figure(rows), Figure)
+
+    def fake_row(layer, rank, v, lo, hi, noise=False):
+        return {"layer": layer, "batch_size": 1, "rank": rank, "speedup": v, "speedup_lo": lo, "speedup_hi": hi,
+                "within_noise": noise}
+    fake = [fake_row("4", [2, 1], 1.5, 1.4, 1.6), fake_row("4", [4, 2], 0.8, 0.7, 0.9),
+            fake_row("4", [8, 4], 1.2, 0.95, 1.4),                     # a median above 1, its interval across 1
+            fake_row("13", 2, 1.03, 1.01, 1.05, noise=True)]          # above 1 but inside the A/A band
+    assert lowrank.break_even(fake) == {("4", 1): [2, 1], ("13", 1): None}   # faster only where the interval says so
     assert lowrank.latency_ranks({"4": (4, 2), "13": 2}, fake, 1) == {"4": None, "13": None}
+    assert lowrank.latency_ranks({"4": (8, 4)}, fake, 1) == {"4": None}
     assert lowrank.latency_ranks({"4": (2, 1)}, fake, 1) == {"4": (2, 1)}
     with pytest.raises(ValueError, match="layer_scan"):
         lowrank.latency_ranks({"4": (3, 3)}, fake, 1)

@@ -7,7 +7,7 @@ import torch
 import torch_pruning as tp
 from torch.nn.utils import prune as torch_prune
 
-from labkit import cache, data, metrics, size
+from labkit import cache, data, metrics, packing, size, speedups
 from labkit import pruning as prune
 from labkit.models import baseline_cnn, compact_net
 
@@ -204,10 +204,26 @@ def test_sparse_linear_computes_the_same_as_dense():
 def test_sparse_vs_dense_rows_and_break_even():
     rows = prune.sparse_vs_dense(32, 16, 2, sparsities=(0.0, 0.9), repeats=2)
     assert [r["sparsity"] for r in rows] == [0.0, 0.9]
-    assert all(r["dense_ms"] > 0 and r["sparse_ms"] > 0 and r["speedup"] > 0 for r in rows)
-    fake = [{"sparsity": s, "speedup": v} for s, v in [(0.5, 0.2), (0.8, 1.1), (0.9, 0.9), (0.95, 1.5), (0.99, 3.0)]]
+    assert all(r["dense_ms"] > 0 and r["sparse_ms"] > 0 for r in rows)
+    for r in rows:                  # the protocol's paired speedup inside its 95 % interval, and the verdict of both
+        assert 0 < r["speedup_lo"] <= r["speedup"] <= r["speedup_hi"] and isinstance(r["within_noise"], bool)
+        assert r["verdict"] == speedups.verdict(r) and r["floor_line"].startswith("A/A noise floor: ±")
+    text = prune.kernel_table(rows)
+    assert "x measured" not in text and all(speedups.text(r) in text for r in rows)
+    assert [ln.split(":")[0] for ln in text.splitlines() if "A/A noise floor" in ln] == ["0% sparsity", "90% sparsity"]
+
+    def fake_row(s, v, lo, hi, noise=False):
+        return {"sparsity": s, "speedup": v, "speedup_lo": lo, "speedup_hi": hi, "within_noise": noise}
+    fake = [fake_row(0.5, 0.2, 0.18, 0.22), fake_row(0.8, 1.1, 1.05, 1.15), fake_row(0.9, 0.9, 0.85, 0.95),
+            fake_row(0.95, 1.5, 1.4, 1.6), fake_row(0.99, 3.0, 2.8, 3.2)]
     assert prune.break_even(fake) == 0.95                    # faster from here on, noise below ignored
     assert prune.break_even(fake[:1]) is None
+    across = [*fake[:3], fake_row(0.95, 1.3, 0.97, 1.6), fake[4]]      # a median above 1, its interval across 1
+    assert prune.break_even(across) == 0.99                  # "faster" only where the interval excludes 1 above it
+    banded = [*fake[:4], fake_row(0.99, 1.02, 1.01, 1.03, noise=True)]  # above 1 but inside the A/A band
+    assert prune.break_even(banded) is None
+    with pytest.raises(ValueError, match="no interval"):     # a bare ratio of medians cannot say faster
+        prune.break_even([{"sparsity": 0.9, "speedup": 2.0}])
     assert prune.break_even_figure({"a": fake}).axes[0].get_yscale() == "log"
 
 
@@ -215,10 +231,10 @@ def test_pruned_model_export_counts_and_round_trips():
     model = tiny_cnn()
     prune.apply_masks_(model, prune.magnitude_masks(model, 0.9))
     for fmt in ("sparse-csr", "sparse-bitmask"):
-        blob = size.export(model, fmt)
+        blob = packing.export(model, fmt)
         assert len(blob) == size.size_bytes(model, fmt) < size.size_bytes(model, "fp32")
         back = copy.deepcopy(model)
-        back.load_state_dict(size.load(blob, model, fmt))
+        back.load_state_dict(packing.load(blob, model, fmt))
         assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), model.state_dict().values()))
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import metrics, size
+from labkit import metrics, packing, size
 from labkit.quantization import ptq
 from labkit.quantization import sweep as qsweep
 from labkit.quantization import quant
@@ -91,9 +91,9 @@ def test_share_weights_codebook_round_trip():
     s = ptq.share_weights(m, 2)
     for name in ptq.layer_names(s):
         assert s.get_submodule(name).weight.unique().numel() <= 4
-    blob = size.export(s, "codebook", 2)
+    blob = packing.export(s, "codebook", 2)
     assert len(blob) == size.size_bytes(s, "codebook", 2)
-    back = size.load(blob, s, "codebook", 2)
+    back = packing.load(blob, s, "codebook", 2)
     assert all(torch.equal(back[k], v) for k, v in s.state_dict().items())
 
 
