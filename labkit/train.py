@@ -51,6 +51,15 @@ def evaluate(model: nn.Module, data: str | Iterable = "test", limit: int | None 
     return verify.approx(acc) if verify.is_trained(model) else acc
 
 
+def cosine(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The lab's one learning-rate schedule: cosine decay from the optimizer's lr to 0 over
+    ``total_steps`` steps (call ``.step()`` once per optimizer step), then held at 0."""
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+
+
 def train(model: nn.Module, epochs: float = 1, lr: float = 2e-3, batch_size: int = 128,
           weight_decay: float = 0.0, limit: int | None = None, seed: int = 0,
           loss: Callable | None = None, after_step: Callable[[nn.Module], None] | None = None,
@@ -80,8 +89,7 @@ def train(model: nn.Module, epochs: float = 1, lr: float = 2e-3, batch_size: int
     steps_per_epoch = len(data)
     total_steps = max(1, math.ceil(epochs * steps_per_epoch))
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))) \
-        if schedule else None
+    sched = cosine(opt, total_steps) if schedule else None
     loss_fn = loss or _default_loss
     history, step = [], 0
     bar = tqdm(total=total_steps, desc=desc, disable=not progress, leave=True)

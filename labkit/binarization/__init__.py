@@ -7,6 +7,7 @@ zoo's checkpoints) → ``storage`` (bits and scales as a ``labkit.size`` plan, t
 → ``kernels`` (XNOR–popcount linear and conv in numpy, and the packed model that runs them)
 → ``sweep`` (the cached trainings) → ``widgets`` (the explorer).
 """
+from .. import lazy
 from .binary import SignSTE, TWN_DELTA, binarize, quantized, sign, ternarize, xnor_scale  # noqa: F401
 from .layers import (TECHNIQUES, BinaryConv2d, BinaryLinear, binarize_, binarized, binary_layers,  # noqa: F401
                      describe, inner_layers, labels)
@@ -19,8 +20,4 @@ from .train import EPOCHS, LR, train_binarized  # noqa: F401
 _WIDGETS = ("dashboard",)
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)

@@ -7,6 +7,7 @@ Inside: ``trend`` (torchvision's models: metadata, activation memory, cached lat
 (block x width x resolution, cached) → ``figures`` → ``widgets``. The blocks themselves are
 the shared ``labkit.blocks`` (the zoo builds its compact nets from them).
 """
+from .. import lazy
 from . import trend  # noqa: F401
 from .figures import blocks_figure, blocks_table, compare_blocks  # noqa: F401
 from .sweep import PARAMS, grid, load_sweep, retime, sweep, sweep_model, train_point  # noqa: F401
@@ -18,8 +19,4 @@ from .width import compact_width_sweep, train_compact_width  # noqa: F401
 _WIDGETS = ("sweep_explorer",)
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)

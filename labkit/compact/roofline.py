@@ -9,7 +9,9 @@ it cannot run faster than ``min(P, W * I)``: below the *ridge point* ``I = P / W
 
 ``peak_flops`` times a large matrix product, ``bandwidth`` a large element-wise scale (read and
 write), both with ``metrics.compare_latency``; ``layer_points`` times a standard, a depthwise and
-a pointwise convolution and a Linear layer and places each at its intensity.
+a pointwise convolution and a Linear layer and places each at its intensity; ``bound_goals``
+judges each layer against its roof at that intensity: at or near it (bound by memory left of the
+ridge, by compute right of it), or below both roofs (neither roof: overhead-bound).
 """
 from __future__ import annotations
 
@@ -60,8 +62,36 @@ def layer_points(channels: int = 128, resolution: int = 28, repeats: int = 20) -
         nbytes = 4 * (x.numel() + sum(p.numel() for p in m.parameters()) + y.numel())
         lat = metrics.compare_latency({name: m}, input_size=size, repeats=repeats)[name]
         out.append({"layer": name, "flops": flops, "bytes": nbytes, "intensity": flops / nbytes,
-                    "latency_ms": lat.median_ms, "flops_per_s": flops / (lat.median_ms / 1e3)})
+                    "latency_ms": lat.median_ms, "latency_p25_ms": lat.p25_ms, "latency_p75_ms": lat.p75_ms,
+                    "flops_per_s": flops / (lat.median_ms / 1e3)})
     return out
+
+
+def roof(point: dict, peak: float, bw: float) -> float:
+    """The roofline's bound for ``point`` (FLOP/s): ``min(peak, bw * intensity)``."""
+    return min(peak, bw * point["intensity"])
+
+
+def share_of_roof(point: dict, peak: float, bw: float) -> dict:
+    """The FLOP/s ``point`` achieved as a share of its roof (``roof``), with the interval its latency's
+    quartiles give (``{"value", "lo", "hi"}``, the shape ``labkit.verdict.goal`` judges a timed goal by);
+    the quartiles are filled in by ``layer_points`` (a point without them has lo = hi = value)."""
+    r = roof(point, peak, bw)
+    ms = point["latency_ms"]
+    fast, slow = point.get("latency_p25_ms", ms), point.get("latency_p75_ms", ms)
+    return {"value": point["flops"] / (ms / 1e3) / r, "lo": point["flops"] / (slow / 1e3) / r,
+            "hi": point["flops"] / (fast / 1e3) / r, "within_noise": False}
+
+
+def bound_goals(points: list[dict], peak: float, bw: float, near: float = 0.5) -> list[dict]:
+    """One ``labkit.verdict.goal`` per layer: does it reach ``near`` of its roof at its intensity, with the
+    main memory's bandwidth ``bw`` (the lowest memory roof: a layer whose tensors sit in the cache has a
+    higher one)? "met": the layer is bound by that roof (memory left of the ridge ``peak / bw``, compute
+    right of it); "NOT met": it runs below both roofs, so neither bounds it: overhead-bound (per-call
+    dispatch, kernel efficiency). The verdicts and shares are timed: nbval masks them."""
+    from .. import verdict
+    return [verdict.goal(f"{p['layer']}: achieved / roof min(peak, main-memory bw x I)", share_of_roof(p, peak, bw), near)
+            for p in points]
 
 
 def figure(points: list[dict], peak: float, bw: float, title: str | None = None, cache_bw: float | None = None):

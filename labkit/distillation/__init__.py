@@ -7,6 +7,7 @@ on a data budget, recovering a pruned network) → ``sweep`` (the cached sweeps 
 their tables) → ``widths`` (students of several widths: alone, label smoothing, KD) →
 ``figures`` → ``widgets``.
 """
+from .. import lazy
 from .figures import CONFUSABLE, describe_temperature, sweep_figure, temperature_figure  # noqa: F401
 from .losses import CNN_STAGES, FeatureTaps, attention_loss, attention_map, kd_loss, soft_targets  # noqa: F401
 from .students import (RECOVER_METHODS, VAL_START, Budget, make_student, prune_copy, recover,  # noqa: F401
@@ -21,8 +22,4 @@ from . import widths  # noqa: F401  (the width sweep: alone / label smoothing / 
 _WIDGETS = ("sweep_widget", "temperature_widget")
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)

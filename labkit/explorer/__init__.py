@@ -8,6 +8,7 @@ family, hypervolume, constraint query; latency only as a ratio to each point's o
 ``compose`` (joint results vs the product of single-technique gains) → ``remeasure`` (one
 rebuilt model per family: eager vs eager in one run, deployed vs deployed in another) → ``widgets``.
 """
+from .. import lazy
 from .audit import audit, disagreements, kendall_tau, record_points, table, worst_pairs  # noqa: F401
 from .compose import compose, parts, report, verdict  # noqa: F401
 from .pareto import AXES, CHANCE_PCT, corner, front, fronts, hypervolume, one_run, query, timed  # noqa: F401
@@ -18,8 +19,4 @@ from .remeasure import REBUILD, as_entries, audit_points, record_, remeasure, re
 _WIDGETS = ("explorer", "remeasure_live")
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)

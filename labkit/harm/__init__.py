@@ -7,6 +7,7 @@ on predictions) → ``population`` (the compressed population over seeds, its ca
 ``generative`` (the VAE, its Fréchet distance in the CNN's features, pruning, quantizing and
 distilling the generator, its cached sweep) → ``figures`` → ``widgets``.
 """
+from .. import lazy
 from .calibration import (BINS, bin_index, class_accuracy, class_drop, confidence_of, ece, exemplars,  # noqa: F401
                           modal, reliability)
 from .corrupt import KINDS, LEVELS, SEVERITIES, corrupt, corrupted_batches  # noqa: F401
@@ -25,11 +26,4 @@ _FIGURES = ("class_change_figure", "corruption_figure", "image_grid", "quality_f
             "sample_grids")
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    if name in _FIGURES:
-        from . import figures
-        return getattr(figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS, figures=_FIGURES)

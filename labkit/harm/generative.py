@@ -62,7 +62,8 @@ def train_vae(model: nn.Module, recipe, progress: bool = True, limit: int | None
     steps_per_epoch = math.ceil(len(x) / recipe.batch_size)
     total = math.ceil(recipe.epochs * steps_per_epoch)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    from ..train import cosine
+    sched = cosine(opt, total)
     g = torch.Generator().manual_seed(recipe.seed)
     model.train()
     bar = tqdm(total=total, desc="vae", disable=not progress)

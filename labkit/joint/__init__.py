@@ -9,6 +9,7 @@ file: write, read, rebuild) → ``coders`` (Huffman, rANS, zstd, brotli vs the e
 ``admm`` → ``multilevel`` (channels + weights + bits; CSR kernels) → ``sweep`` (cached runs) →
 ``widgets``.
 """
+from .. import lazy
 from .budget import BITS, SPARSITIES, allocation, gap_bits, option_bytes, options, pareto, scan  # noqa: F401
 from .budget import parse as parse_allocation, plain as plain_allocation  # noqa: F401
 from .coders import available as available_coders, compare as compare_coders, entropy_bits, entropy_bound  # noqa: F401
@@ -22,8 +23,4 @@ from .figures import residual_figure  # noqa: F401
 _WIDGETS = ("dashboard", "prepare", "waterfall_figure")
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)

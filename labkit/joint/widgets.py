@@ -85,7 +85,8 @@ def dashboard(runs: dict, baselines: dict) -> BudgetDashboard:
 
 def prepare(sweep: dict, repeats: int = 10) -> tuple[dict, dict]:
     """``(runs, baselines)`` for the dashboard from the cached sweep (``sweep.load_dc``): every file
-    decoded and timed (batch 1, dense kernels) beside its fp32 model, once, before the slider moves."""
+    decoded and timed (batch 1, dense kernels) beside its fp32 model, once, before the slider moves; each
+    run keeps its measured ``speedup`` over that fp32 model (``labkit.timing.Timing.speedup``: the same run)."""
     from .. import metrics, zoo
     from .fileformat import from_bytes
     from .sweep import file_of, template
@@ -94,7 +95,8 @@ def prepare(sweep: dict, repeats: int = 10) -> tuple[dict, dict]:
         t = template(model)
         decoded = {str(i): from_bytes(file_of(r), t) for i, r in enumerate(d["runs"])}
         lat = metrics.compare_latency({"fp32": zoo.load(model), **decoded}, repeats=repeats)
-        runs[model] = [{**r, "latency_ms": lat[str(i)].median_ms} for i, r in enumerate(d["runs"])]
+        runs[model] = [{**r, "latency_ms": lat[str(i)].median_ms, "speedup": lat.speedup(str(i), "fp32")}
+                       for i, r in enumerate(d["runs"])]
         baselines[model] = {**d["baseline"], "latency_ms": lat["fp32"].median_ms}
     return runs, baselines
 

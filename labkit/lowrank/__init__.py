@@ -8,6 +8,7 @@ CP by ALS: pure tensor math) → ``layers`` (factorized layers and ``factorize``
 latency) → ``sweep`` (the cached fine-tuning sweep and the thin baseline) → ``figures`` →
 ``widgets``.
 """
+from .. import lazy
 from .factor import (break_even_rank, cp_als, cp_diverged, cp_full, energy, mode_energy, rank_for_energy,  # noqa: F401
                      relative_error, singular_values, svd_error, svd_factors, tucker2, tucker2_full, unfold)
 from .figures import error_figure, spectrum_figure, speedup_figure  # noqa: F401
@@ -22,8 +23,4 @@ from .sweep import (CP_RANKS, ENERGY_KEEP, EPOCHS, FC_RANK, FT_LR, SEEDS, TECHNI
 _WIDGETS = ("dashboard",)
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)

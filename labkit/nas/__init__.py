@@ -7,17 +7,14 @@ Inside: ``space`` (the block-config table as a search space: sample, mutate, siz
 ``search`` (random vs NSGA-II on Optuna, SQLite storage) → ``ofa`` (Once-for-All: an elastic supernet,
 subnets extracted without retraining) → ``figures`` → ``widgets``.
 """
+from .. import lazy
 from . import latency, ofa, proxies, rank, search, space, truth  # noqa: F401
 from .figures import error_histogram, proxy_cost_figure, search_figure, supernet_figure  # noqa: F401
 
 _WIDGETS = ("budget_explorer", "gt_points", "budgets_of")
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)
 
 
 def write_findings(findings: dict, name: str = "07_nas_findings.json"):

@@ -292,7 +292,8 @@ def train_supernet(supernet: Supernet, images: int = TRAIN["images"], epochs: fl
     data = loader("train", batch_size, shuffle=True, limit=images, device="cpu", seed=seed)
     total = max(1, math.ceil(epochs * len(data)))
     opt = torch.optim.Adam(supernet.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    from ..train import cosine
+    sched = cosine(opt, total)
     supernet.train()
     losses, step = [], 0
     for _ in range(math.ceil(epochs)):

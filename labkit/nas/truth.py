@@ -129,7 +129,8 @@ def early_losses(arch, k: int, seed: int = 0, budget: dict | None = None) -> lis
     data = loader("train", b["batch_size"], shuffle=True, limit=b["images"], device="cpu", seed=seed)
     total = max(1, math.ceil(b["epochs"] * len(data)))
     opt = torch.optim.Adam(model.parameters(), lr=b["lr"])
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    from ..train import cosine
+    sched = cosine(opt, total)
     losses = []
     for x, y in data:
         if len(losses) >= k:

@@ -8,6 +8,7 @@ adapter) → ``channels`` (structured pruning with Torch-Pruning) → ``criteria
 points and the cached sweep) → ``figures`` → ``widgets``. The sensitivity scan and the
 allocation it drives are the shared ``labkit.allocate``.
 """
+from .. import lazy
 from ..layers import get_layer, weighted_layers  # noqa: F401
 from .channels import (FilterImportance, channel_counts, channel_prune, dependency_groups,  # noqa: F401
                        describe_group, filter_importance, remove_with_torch_pruning)
@@ -26,8 +27,4 @@ from .sweep import (architecture, channel_point, fine_point, joint_point, load_s
 _WIDGETS = ("dashboard",)
 
 
-def __getattr__(name: str):
-    if name in _WIDGETS:
-        from . import widgets
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.attributes(__name__, widgets=_WIDGETS)
