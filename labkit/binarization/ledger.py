@@ -8,7 +8,12 @@
   lab's timing protocol): the median of paired per-round ratios with its 95 % interval, or "≈1
   (within noise)"; the run's A/A noise floor is printed under the table, one line per run;
   ``vs deployed``: the same against the layer's deployed fp32 form (``labkit.deploy.deployed_forms``:
-  channels-last PyTorch or ONNX Runtime, whichever is faster at that batch size).
+  the fastest of eager PyTorch, channels-last PyTorch and ONNX Runtime in a short choosing run at that
+  batch size; ``deployed vs fp32`` says whether that form beat the eager layer in the ledger's own run:
+  for a tiny layer ONNX Runtime's per-call overhead can cost more than the arithmetic).
+- ``roofline_goals(rows)``: the roofline reading of the ledger as verdicts computed from its numbers:
+  what the roofline expects of each row (from its weight reuse, a count) and whether this run's
+  measured speedup fits it ("met (timed)", "NOT met (timed)" or "undecided (within noise)").
 """
 from __future__ import annotations
 
@@ -35,6 +40,39 @@ def _input_shapes(model: nn.Module, names) -> dict[str, tuple]:
     return shapes
 
 
+def reuse(row: dict) -> int:
+    """How many times the fp32 layer uses each weight in one call: its MACs over its weights (output
+    positions x batch size; 1 for a Linear layer at batch 1). A count, not a timing."""
+    weights = row["fp32_bytes"] // 4
+    return row["macs"] // weights
+
+
+def roofline_goals(rows: list[dict]) -> list[dict]:
+    """The roofline reading of ``ledger`` rows as ``labkit.verdict.goal`` rows, one expectation per row:
+
+    - a layer that uses each weight once (reuse 1: a Linear layer at batch 1) is memory-bound in fp32:
+      the packed kernel reads ``bytes ratio`` times fewer weight bytes, so the roofline expects it to
+      be faster than the fp32 layer (measured speedup > 1);
+    - a layer that reuses each weight many times is compute-bound in fp32, where PyTorch's vector
+      FMAs retire many MACs per instruction and the scalar popcount kernel one 64-bit word: the
+      roofline expects the measured speedup to stay below the ``op ratio``, the count papers quote.
+
+    The measured speedups carry their intervals, so the verdicts are "met (timed)", "NOT met (timed)"
+    or "undecided (within noise)" (masked for nbval); the names and targets are counts."""
+    from .. import verdict
+    out = []
+    for r in rows:
+        n = reuse(r)
+        sp = speedups.as_dict(r)
+        where = f"{r['layer']}, batch {r['batch_size']}, each fp32 weight used {n:,}x"
+        if n <= 1:
+            out.append(verdict.goal(f"{where} (memory-bound): packed faster than fp32", sp, 1.0, ">"))
+        else:
+            out.append(verdict.goal(f"{where} (compute-bound): packed below the op ratio", sp,
+                                    round(r["op_ratio"], 2), "<"))
+    return out
+
+
 def _float_twin(layer: nn.Module) -> nn.Module:
     """A plain fp32 Conv2d / Linear of the same shape and (latent) weights."""
     if isinstance(layer, nn.Conv2d):
@@ -54,7 +92,8 @@ def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.
     layer is faster) with ``speedup_lo``, ``speedup_hi`` (its 95 % interval), ``within_noise``,
     ``noise_floor`` and ``floor_line`` (``labkit.speedups.fields``); with ``deployed``, also
     ``deployed_ms``, ``deployed_runtime``, ``speedup_vs_deployed`` (``_lo``, ``_hi``) and
-    ``within_noise_vs_deployed``."""
+    ``within_noise_vs_deployed``, and the deployed form against the eager fp32 layer in the same run:
+    ``speedup_deployed_vs_fp32`` (``_lo``, ``_hi``) and ``within_noise_deployed_vs_fp32``."""
     from ..deploy import deployed_forms
     packed = packed or packed_model(model)
     lab, bl = labels(model), binary_layers(model)
@@ -80,7 +119,8 @@ def ledger(model: nn.Module, batch_sizes=(1, 64), repeats: int = 30, packed: nn.
                          **speedups.fields(t, "packed", "fp32")})
             if deployed:
                 rows[-1].update(deployed_ms=t["deployed"].median_ms, deployed_runtime=forms[b]["fp32"].runtime,
-                                **speedups.fields(t, "packed", "deployed", key="speedup_vs_deployed"))
+                                **speedups.fields(t, "packed", "deployed", key="speedup_vs_deployed"),
+                                **speedups.fields(t, "deployed", "fp32", key="speedup_deployed_vs_fp32"))
     return rows
 
 

@@ -5,7 +5,7 @@ Inside, from tensors to models to measurements: ``masks`` (magnitude and N:M mas
 fine-tuning with the mask held, iterative pruning) → ``granularity`` (what is removed together)
 → ``lottery`` (the lottery ticket hypothesis, tested) → ``importance`` (which channels: L1, BatchNorm scale, Taylor, random, and the one Torch-Pruning
 adapter) → ``channels`` (structured pruning with Torch-Pruning) → ``criteria`` (the criteria's cached comparison) → ``sparse`` (CSR kernels and their break-even) → ``sweep`` (the measured
-points and the cached sweep) → ``figures`` → ``widgets``. The sensitivity scan and the
+points and the cached sweep) → ``speed`` (speed verdicts that know a same-computation model) → ``figures`` → ``widgets``. The sensitivity scan and the
 allocation it drives are the shared ``labkit.allocate``.
 """
 from .. import lazy
@@ -18,6 +18,7 @@ from .sensitivity import SCAN_SPARSITIES, Scan, sensitivity_scan  # noqa: F401
 from .masks import (apply_masks_, cubic_schedule, finetune_, global_magnitude_masks, iterative_prune_,  # noqa: F401
                     layer_table, magnitude_mask, magnitude_masks, n_pruned, nm_mask, nm_masks, sparsity_of,
                     weight_sparsity)
+from .speed import speed_verdict  # noqa: F401
 from .sparse import SparseLinear, break_even, kernel_table, sparse_linear_, sparse_vs_dense  # noqa: F401
 from .sweep import (architecture, channel_point, fine_point, joint_point, load_sweep, retime, sweep,  # noqa: F401
                     time_live)

@@ -64,7 +64,8 @@ def test_the_ledger_counts_ops_and_bytes():
     assert by["fc1"]["bytes_ratio"] == 1152 * 256 * 4 / (1152 * 256 / 8 + 4 * 256)
     assert all(r["fp32_ms"] > 0 and r["packed_ms"] > 0 for r in rows)
     for r in rows:                        # each speedup: the protocol's paired median inside its 95 % interval
-        for key, within in (("speedup", "within_noise"), ("speedup_vs_deployed", "within_noise_vs_deployed")):
+        for key, within in (("speedup", "within_noise"), ("speedup_vs_deployed", "within_noise_vs_deployed"),
+                            ("speedup_deployed_vs_fp32", "within_noise_deployed_vs_fp32")):
             assert 0 < r[f"{key}_lo"] <= r[key] <= r[f"{key}_hi"] and isinstance(r[within], bool)
         assert r["noise_floor"] >= 0 and r["floor_line"].startswith("A/A noise floor: ±")
     text = ledger.ledger_table(rows)
@@ -76,3 +77,16 @@ def test_the_ledger_counts_ops_and_bytes():
         assert speedups.text(r) in line and speedups.text(r, "speedup_vs_deployed") in line
     floors = [ln for ln in text.splitlines() if "A/A noise floor: ±" in ln]
     assert len(floors) == len(rows) and floors[0].startswith(f"{rows[0]['layer']}, batch 1: ")   # one per run
+    assert [ledger.reuse(r) for r in rows] == [14 * 14, 7 * 7, 1]          # conv2, conv3, fc1 at batch 1
+
+
+def test_the_roofline_reading_is_a_verdict_per_row_from_its_numbers():
+    row = lambda layer, b, macs, nbytes, sp: {"layer": layer, "batch_size": b, "macs": macs, "fp32_bytes": nbytes,
+                                             "op_ratio": 64.0, "speedup": sp, "speedup_lo": sp * 0.9,
+                                             "speedup_hi": sp * 1.1, "within_noise": False}
+    fc1, fc1_64 = 1152 * 256, 1152 * 256 * 64
+    goals = ledger.roofline_goals([row("fc1", 1, fc1, 4 * fc1, 4.0), row("fc1", 1, fc1, 4 * fc1, 0.5),
+                                   row("fc1", 64, fc1_64, 4 * fc1, 9.0), row("fc1", 64, fc1_64, 4 * fc1, 80.0)])
+    assert [g["verdict"].strip() for g in goals] == ["met (timed)", "NOT met (timed)", "met (timed)", "NOT met (timed)"]
+    assert "memory-bound" in goals[0]["goal"] and "compute-bound" in goals[2]["goal"]
+    assert goals[0]["target"] == "> 1.00x" and goals[2]["target"] == "< 64.00x"
