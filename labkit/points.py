@@ -96,13 +96,16 @@ def same_run(a, b) -> bool:
 def speedup_of(point, reference) -> dict | None:
     """The measured speedup of ``point`` over ``reference`` with its interval, as a results row
     keeps it: ``{"value", "lo", "hi", "within_noise", "noise_floor", "same_computation"}`` (True when
-    both run the same kernels on the same shapes: ``computation``); from the shared run's paired
+    both run the same kernels on the same shapes: ``computation``, and then ``within_noise`` is True
+    whatever the interval); from the shared run's paired
     ratios when both were timed together (``measure``), from a point dict's own ``"speedup"``
     (``retime``) when it carries one, else ``None`` (nothing to say: not timed together)."""
     if same_run(point, reference):
         out = point.timing.speedup(point.name, reference.name)
         a, b = getattr(point, "computation", None), getattr(reference, "computation", None)
         out["same_computation"] = None if a is None or b is None else a == b
+        if out["same_computation"]:     # the same kernels on the same shapes: any difference is noise
+            out["within_noise"] = True
         return out
     if isinstance(point, Mapping) and isinstance(point.get("speedup"), Mapping):
         return dict(point["speedup"])

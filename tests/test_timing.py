@@ -130,6 +130,7 @@ def test_ratio_table_prints_intervals_the_floor_and_no_vs_deployed_for_eager_row
     assert sp["lo"] <= sp["value"] <= sp["hi"] and set(sp) == {"value", "lo", "hi", "within_noise", "noise_floor",
                                                                 "same_computation"}
     assert sp["same_computation"] is True                          # a copy runs the very same kernels
+    assert sp["within_noise"] is True                              # so it is never faster nor slower
     assert points.speedup_of(pts["cnn deployed"], pts["cnn"])["same_computation"] is False   # folded, channels_last
 
 
