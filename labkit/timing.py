@@ -54,7 +54,8 @@ BOOTSTRAP = 2000        # resamples of the per-round ratios for each interval
 SEED = 0                # the shuffled order of the models in each round, and the bootstrap
 TARGET = BOUND / 2      # rounds are added until the noise floor is this narrow (or the budget is spent)
 MAX_ROUNDS = 200
-BUDGET_S = 12.0         # at most this many seconds of timing per table (then the floor is what it is)
+BUDGET_S = 12.0         # seconds of timing per table for up to MODELS_PER_BUDGET models (then the floor is what it is)
+MODELS_PER_BUDGET = 4   # a wider table gets BUDGET_S per this many models: each round times every model
 EXTEND_ENV = "LABKIT_TIMING_EXTEND"
 CELL_WIDTH = 21         # "12.34x [11.80-13.05]" and "≈1 (within noise)" fit: a table's layout stays put
 AA_SUFFIX = " (A/A)"
@@ -347,7 +348,7 @@ def _extend_default() -> bool:
 def compare(models: dict[str, nn.Module], input_size=(1, 1, 28, 28), rounds: int = ROUNDS, warmup: int = WARMUP,
             min_sample_s: float = MIN_SAMPLE_S, device=None, control: str | None | bool = True, seed: int = SEED,
             table: str | None = None, extend: bool | None = None, max_rounds: int = MAX_ROUNDS,
-            budget_s: float = BUDGET_S, timer: Callable[[], float] = time.perf_counter, quiet: bool = False,
+            budget_s: float | None = None, timer: Callable[[], float] = time.perf_counter, quiet: bool = False,
             guard: bool = True) -> Timing:
     """Time ``models`` (``{name: model}``) with the protocol above on one random input of ``input_size``
     (one shape for all, or ``{name: shape}`` for modules that take different inputs).
@@ -356,7 +357,8 @@ def compare(models: dict[str, nn.Module], input_size=(1, 1, 28, 28), rounds: int
     the lab's convention; ``None``/``False``: none). ``rounds`` is the minimum; with ``extend`` (the
     default, unless ``LABKIT_TIMING_EXTEND=0``) rounds are added, 10 at a time, while the noise floor
     is wider than ``TARGET`` (half the guard's bound), up to ``max_rounds`` rounds or ``budget_s``
-    seconds of timing: a precision target on the *control*, never on a model's speedup, so the
+    seconds of timing (default ``BUDGET_S`` per ``MODELS_PER_BUDGET`` models, at least ``BUDGET_S``:
+    a round of a wide table is long, so it needs more seconds for as many rounds): a precision target on the *control*, never on a model's speedup, so the
     verdicts are not chosen by when the run stops. ``table`` names the table in the guard's line;
     ``timer`` is the clock (a test injects a noisy one). Prints the guard's line when the run is
     busy (``quiet=True``: leave it to the caller; ``guard=False``: a choice among forms, not a table
@@ -375,6 +377,8 @@ def compare(models: dict[str, nn.Module], input_size=(1, 1, 28, 28), rounds: int
     if control is not None and control not in models:
         raise ValueError(f"control {control!r} is not one of the models: use one of {', '.join(map(repr, models))}")
     extend = _extend_default() if extend is None else extend
+    if budget_s is None:
+        budget_s = BUDGET_S * max(1.0, len(models) / MODELS_PER_BUDGET)
     device = torch.device(device) if device is not None else _device_of(models)
     shapes = {n: tuple(input_size[n]) if isinstance(input_size, Mapping) else tuple(input_size) for n in models}
     entries = dict(models)
