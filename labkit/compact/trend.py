@@ -44,6 +44,7 @@ LIVE_MODELS = ("alexnet", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "shu
 
 
 LATENCY_BATCHES = (1, 8)
+IMAGENET_BUDGET_S = 60.0   # seconds per table: a round of 224 x 224 models is long, and the A/A floor needs rounds
 
 
 # ---------------------------------------------------------------- the data
@@ -220,7 +221,8 @@ def measure_latency(names=REFERENCE_MODELS, batch_sizes=LATENCY_BATCHES, repeats
     rows = []
     for i, b in enumerate(batch_sizes):
         times = metrics.compare_latency(models, (b, 3, 224, 224), repeats=repeats, warmup=warmup, device="cpu",
-                                        control=control, table=f"latency at batch {b}")
+                                        control=control, table=f"latency at batch {b}",
+                                        budget_s=IMAGENET_BUDGET_S)
         for n, t in times.items():
             rows.append({"model": n, "batch_size": b, "median_ms": t.median_ms, "p25_ms": t.p25_ms,
                          "p75_ms": t.p75_ms, "repeats": t.repeats, "threads": t.threads, **static[n],

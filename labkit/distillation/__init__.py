@@ -10,8 +10,8 @@ their tables) → ``widths`` (students of several widths: alone, label smoothing
 from .. import lazy
 from .figures import CONFUSABLE, describe_temperature, sweep_figure, temperature_figure  # noqa: F401
 from .losses import CNN_STAGES, FeatureTaps, attention_loss, attention_map, kd_loss, soft_targets  # noqa: F401
-from .students import (RECOVER_METHODS, VAL_START, Budget, make_student, prune_copy, recover,  # noqa: F401
-                       remove_masks, teacher_cache, train_student, validation_accuracy, validation_batches)
+from .students import (RECOVER_METHODS, VAL_START, Budget, make_student, prune_copy, recover_,  # noqa: F401
+                       remove_masks_, teacher_cache, train_student, validation_accuracy, validation_batches)
 from .sweep import (RECOVER_SPARSITY, SWEEP_SEEDS, best, live_run, load_sweeps, mean_std, run_sweep,  # noqa: F401
                     sweep, sweep_rows, sweep_text)
 from .teacher import TeacherCache, attention_objective, kd_objective, smoothing_objective  # noqa: F401

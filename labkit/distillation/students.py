@@ -99,7 +99,7 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     its Conv2d/Linear layers set to zero, globally (``torch.nn.utils.prune.global_unstructured``,
     L1; Han et al., "Learning both Weights and Connections", NeurIPS 2015). The masks stay
     attached (``weight = weight_orig * weight_mask``) so training keeps the zeros;
-    ``remove_masks`` makes them permanent. ``model`` is not changed."""
+    ``remove_masks_`` makes them permanent. ``model`` is not changed."""
     import copy
     from torch.nn.utils import prune
     s = validate.sparsity(sparsity)
@@ -116,7 +116,7 @@ def prune_copy(model: nn.Module, sparsity: float) -> nn.Module:
     return pruned
 
 
-def remove_masks(model: nn.Module) -> nn.Module:
+def remove_masks_(model: nn.Module) -> nn.Module:
     """Make the pruning masks of ``prune_copy`` permanent (plain weights with zeros), in place."""
     from torch.nn.utils import prune
     for m in model.modules():
@@ -128,7 +128,7 @@ def remove_masks(model: nn.Module) -> nn.Module:
 RECOVER_METHODS = ("fine-tune", "kd", "kd+features")
 
 
-def recover(model: nn.Module, teacher: nn.Module, method: str = "kd+features", seed: int = 0, images: int = 200,
+def recover_(model: nn.Module, teacher: nn.Module, method: str = "kd+features", seed: int = 0, images: int = 200,
             samples: int = 2_000, lr: float = 3e-3, T: float = 1.0, gamma: float = 1.0,
             stages: Sequence[int] = CNN_STAGES, progress: bool = False, report=None) -> nn.Module:
     """Train a compressed copy of ``teacher`` (e.g. from ``prune_copy``) in place, on the first
@@ -165,7 +165,7 @@ def recover(model: nn.Module, teacher: nn.Module, method: str = "kd+features", s
     finally:
         for t in taps:
             t.remove()
-    return remove_masks(model.eval())
+    return remove_masks_(model.eval())
 
 
 def teacher_cache(teacher: nn.Module, budget: Budget = Budget(), stages: Sequence[int] = (),

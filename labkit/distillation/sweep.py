@@ -11,7 +11,7 @@ import math
 from typing import Sequence
 from .. import validate, verify
 from .losses import CNN_STAGES
-from .students import Budget, RECOVER_METHODS, prune_copy, recover, teacher_cache, train_student, validation_accuracy
+from .students import Budget, RECOVER_METHODS, prune_copy, recover_, teacher_cache, train_student, validation_accuracy
 
 
 
@@ -133,7 +133,7 @@ def run_sweep(kind: str, seeds: Sequence[int] = SWEEP_SEEDS, budget: Budget = Bu
         log(kind, out[-1])
         for n in recover_images:
             for method in RECOVER_METHODS:
-                accs = [round(evaluate(recover(prune_copy(teacher, RECOVER_SPARSITY), teacher, method, seed=s,
+                accs = [round(evaluate(recover_(prune_copy(teacher, RECOVER_SPARSITY), teacher, method, seed=s,
                                                images=n, samples=recover_samples), limit=eval_limit), 2)
                         for s in seeds]
                 out.append({"method": method, "images": n, "sparsity": RECOVER_SPARSITY, "test_accuracy_pct": accs})

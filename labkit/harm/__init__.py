@@ -17,7 +17,7 @@ from .population import (ABOUT, CORRUPT_IMAGES, CORRUPT_SEVERITIES, DERIVED, EPO
 from . import damage, generative  # noqa: F401
 from .damage import churn, compression_exemplars, findings, member_summary, summarize, versus  # noqa: F401
 from .generative import (Judge, frechet_distance, generate, generator_sweep, load_generator_sweep,  # noqa: F401
-                         pruned_decoder, quantized_decoder, reconstruction_error, recover)
+                         pruned_decoder, quantized_decoder, reconstruction_error, recover_)
 
 # The widgets and figures load on first use, so importing this topic (a sweep recipe, a CLI) never pulls in
 # ipywidgets: only the ui layer and the topics' widgets.py import it.

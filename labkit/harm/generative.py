@@ -171,7 +171,7 @@ def quantized_decoder(vae: nn.Module, bits: int) -> nn.Module:
     return quantize_model(vae.decoder, bits=bits)
 
 
-def recover(decoder: nn.Module, masks: dict, teacher: nn.Module, method: str = "kd", steps: int = RECOVER_STEPS,
+def recover_(decoder: nn.Module, masks: dict, teacher: nn.Module, method: str = "kd", steps: int = RECOVER_STEPS,
             seed: int = 0, batch_size: int = 256, lr: float = 1e-3, vae: nn.Module | None = None) -> nn.Module:
     """Train a pruned ``decoder`` in place with its ``masks`` held, ``steps`` Adam steps:
 
@@ -256,7 +256,7 @@ def recipe(sparsities: Sequence[float] = SPARSITIES, recover_sparsities: Sequenc
         for method in ("kd", "fine-tune"):
             for seed in seeds:
                 dec, masks = pruned_decoder(vae, s)
-                recover(dec, masks, vae.decoder, method, steps, seed, vae=vae)
+                recover_(dec, masks, vae.decoder, method, steps, seed, vae=vae)
                 add("recover", {"sparsity": s, "method": method, "steps": steps, "seed": seed}, dec)
     for name in classifiers:
         for s, acc in zip(sparsities, classifier_oneshot(name, sparsities, eval_limit)):

@@ -99,7 +99,7 @@ def snap_(model: nn.Module, sparsity: float, bits: int) -> nn.Module:
     return model
 
 
-def admm_then_finetune(model: nn.Module, sparsity: float, admm_epochs: float, ft_epochs: float, limit=None,
+def admm_then_finetune_(model: nn.Module, sparsity: float, admm_epochs: float, ft_epochs: float, limit=None,
                        seed: int = 0, bits: int | None = None, pull: float | None = PULL) -> list[float]:
     """ADMM pruning, then masked fine-tuning (the mask held); in place. Returns the residuals."""
     res = admm_prune_(model, sparsity, admm_epochs, limit=limit, seed=seed, bits=bits, pull=pull)

@@ -151,7 +151,7 @@ def admm_recipe(model: str = "cnn", seeds: Sequence[int] = (0, 1, 2), epochs: fl
             if kind == "magnitude":
                 iterative_prune_(m, alloc, steps=3, epochs=epochs, limit=limit, report=lambda *_: None, seed=100 * seed)
             else:
-                residual = admm.admm_then_finetune(m, alloc, epochs / 2, epochs / 2, limit=limit, seed=seed,
+                residual = admm.admm_then_finetune_(m, alloc, epochs / 2, epochs / 2, limit=limit, seed=seed,
                                                    bits=bits if kind == "admm-joint" else None,
                                                    pull=None if kind == "admm-in-loss" else admm.PULL)
             acc = float(evaluate(m, limit=eval_limit))

@@ -317,7 +317,7 @@ def train_supernet(supernet: Supernet, images: int = TRAIN["images"], epochs: fl
     return losses
 
 
-def to_fp16(supernet: Supernet) -> Supernet:
+def to_fp16_(supernet: Supernet) -> Supernet:
     """Round every float weight and buffer to fp16 and back (what the stored file keeps), in place."""
     with torch.no_grad():
         for t in supernet.state_dict().values():
@@ -376,7 +376,7 @@ def recipe(n: int = N_SUBNETS, candidates: int = N_CANDIDATES, seeds: Sequence[i
     train_s = time.perf_counter() - t0
     log(f"supernet trained in {train_s:.0f} s")
     weights = encode_weights(net)
-    net = to_fp16(net).eval()                 # evaluate exactly what the file holds
+    net = to_fp16_(net).eval()                 # evaluate exactly what the file holds
     cal = calibration_batches(calibration)
     val = subset("val", limit=b["eval_images"], batch_size=1000, device="cpu")
     rows = []

@@ -124,13 +124,13 @@ def test_prune_copy_is_exact_and_training_keeps_the_zeros(tiny_teacher):
     total = sum(w.numel() for w in weights)
     assert zeros == round(0.8 * total)
     assert all(int((m.weight == 0).sum()) == 0 for m in tiny_teacher.modules() if isinstance(m, nn.Conv2d))
-    out = distill.recover(pruned, tiny_teacher, "kd+features", images=128, samples=256)
+    out = distill.recover_(pruned, tiny_teacher, "kd+features", images=128, samples=256)
     weights = [m.weight for m in out.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert sum(int((w == 0).sum()) for w in weights) >= zeros
     assert all(isinstance(w, nn.Parameter) for w in weights)            # masks made permanent
     assert not any(m._forward_hooks for m in tiny_teacher.modules())
     with pytest.raises(ValueError, match="unknown recovery method"):
-        distill.recover(distill.prune_copy(tiny_teacher, 0.5), tiny_teacher, "magic")
+        distill.recover_(distill.prune_copy(tiny_teacher, 0.5), tiny_teacher, "magic")
 
 
 # ---------------------------------------------------------------- sweeps

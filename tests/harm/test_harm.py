@@ -80,12 +80,12 @@ def test_pruned_generator_keeps_its_zeros_through_recovery():
     torch.manual_seed(0)
     vae = VAE(latent=4, hidden=16).eval()
     dec, masks = G.pruned_decoder(vae, 0.5)
-    G.recover(dec, masks, vae.decoder, "kd", steps=3, batch_size=8)
+    G.recover_(dec, masks, vae.decoder, "kd", steps=3, batch_size=8)
     weights = torch.cat([m.weight.flatten() for m in dec if isinstance(m, torch.nn.Linear)])
     assert float((weights == 0).double().mean()) == pytest.approx(0.5, abs=0.01)
     assert G.generate(dec, 5, seed=0, latent=4).shape == (5, 28, 28)
     with pytest.raises(ValueError, match="recovery method"):
-        G.recover(dec, masks, vae.decoder, "magic", steps=1)
+        G.recover_(dec, masks, vae.decoder, "magic", steps=1)
 
 
 # ---------------------------------------------------------------------------- the population's encoding

@@ -103,9 +103,9 @@ def test_recalibrate_bn_re_estimates_the_running_statistics_and_nothing_else(sup
 def test_fp16_weights_round_trip(supernet):
     entry = ofa.encode_weights(supernet)
     net = ofa.decode_weights(entry)
-    ref = ofa.to_fp16(ofa.Supernet())
+    ref = ofa.to_fp16_(ofa.Supernet())
     ref.load_state_dict(supernet.state_dict())
-    ofa.to_fp16(ref)
+    ofa.to_fp16_(ref)
     for k, v in ref.state_dict().items():
         assert torch.equal(v, net.state_dict()[k]), k
     with pytest.raises(ValueError, match="sha256"):
