@@ -15,7 +15,9 @@ The map. The shared core sits at the top; each notebook topic has a folder of it
   ``size`` (bytes under a plan), ``packing`` (the real export, load and write that prove them),
   ``coding`` (entropy coders), ``points`` (the one point and measuring path), ``record`` (the
   results record and the technique vocabulary), ``cache`` (every cached sweep:
-  ``python -m labkit sweep``), ``pareto`` (fronts and hypervolume), ``text`` (text tables and
+  ``python -m labkit sweep``), ``manifests`` (each topic's data-only ``manifest.py``, parsed,
+  never imported: the tables of ``cache``, ``record``, ``zoo`` and ``ui.catalogue`` are built
+  from them), ``pareto`` (fronts and hypervolume), ``text`` (text tables and
   number formats), ``allocate`` (sensitivity tables and greedy budget allocation), ``deploy``
   (the deployed fp32 baseline, ONNX Runtime), ``profiling`` (where a forward pass spends its time).
 - Not core, not topics: ``ui`` (plots, widgets: the only place, with the topics' ``widgets.py``,
@@ -26,9 +28,9 @@ The map. The shared core sits at the top; each notebook topic has a folder of it
   import: ``compact`` (00, 01), ``pruning`` (02), ``quantization`` (03), ``binarization`` (04),
   ``distillation`` (05), ``lowrank`` (06), ``nas`` (07), ``joint`` (08), ``explorer`` (09),
   ``harm`` (10). A topic imports the core and, where it builds on one, an earlier topic (never
-  the reverse). The zoo names one topic's trainer by string (``labkit.harm.generative:train_vae``,
-  the VAE's recipe) and the cache names each sweep's recipe by string: loaded only when that
-  recipe runs, so they are no import of the core's.
+  the reverse). Its ``manifest.py`` registers what it adds to the shared tables; the
+  "module:function" strings there (a sweep's recipe and view, a widget's builder, the VAE's
+  trainer) are imported only when that entry is used, so they are no import of the core's.
 """
 from .version import __version__  # noqa: F401
 from .env import setup, current_device  # noqa: E402,F401

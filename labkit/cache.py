@@ -8,7 +8,8 @@ Every cached sweep is a JSON document::
      "params": {settings: JSON scalars or flat lists / dicts of them},
      "rows": [{...}, ...], "extra": {optional auxiliary results}}
 
-``REGISTRY`` names every sweep: its file, the notebook that reads it, its recipe (a function
+``REGISTRY`` names every sweep, from the ``SWEEPS`` of each topic's ``manifest.py``
+(``labkit.manifests``): its file, the notebook that reads it, its recipe (a function
 ``"module:function"``, imported only when the sweep runs, so listing imports no topic) and a
 tiny configuration that regenerates it in seconds (the tests run it). A recipe returns
 ``(rows, params, extra)`` (or a dict with those keys); this module adds the metadata
@@ -28,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import manifests
 from .paths import NOTEBOOKS
 from .validate import flat
 
@@ -60,99 +62,12 @@ class Sweep:
         return folder() / self.file
 
 
-REGISTRY: dict[str, Sweep] = {s.name: s for s in (
-    Sweep("trend-latency", "trend_latency.json", "01_compact_networks", "labkit.compact.trend:latency_recipe",
-          tiny={"models": ["mobilenet_v3_small"], "batch_sizes": [1], "repeats": 2, "warmup": 1},
-          view="labkit.compact.trend:latency_view",
-          about="CPU latency of torchvision reference models at 224x224 (random weights)"),
-    Sweep("compact", "compact_sweep.json", "01_compact_networks", "labkit.compact.sweep:recipe",
-          tiny={"blocks": ["ds"], "widths": [0.5], "resolutions": [14], "limit": 256, "eval_limit": 200},
-          view="labkit.compact.sweep:view",
-          about="compact nets: block x width x input resolution, each trained briefly"),
-    Sweep("pruning", "02_pruning_sweep.json", "02_pruning", "labkit.pruning.sweep:recipe",
-          tiny={"fine": [0.5], "channel": [0.3], "joint": [0.5], "joint_ratio": 0.3, "limit": 256,
-                "eval_limit": 200, "scan_images": 200, "scan_sparsities": [0.5, 0.9], "repeats": 3,
-                "progress": False},
-          view="labkit.pruning.sweep:view",
-          about="fine-grained, channel and joint pruning, fine-tuned, with a baseline row"),
-    Sweep("pruning-lottery", "02_lottery_sweep.json", "02_pruning", "labkit.pruning.lottery:recipe",
-          tiny={"sparsities": [0.9], "seeds": [0], "epochs": 1, "retrain_epochs": 0.5, "rewind_steps": 2,
-                "limit": 512, "eval_limit": 200},
-          view="labkit.pruning.lottery:view",
-          about="lottery tickets on LeNet-5: fine-tune vs rewind vs original init vs random re-init, equal budget"),
-    Sweep("pruning-criteria", "02_criteria_sweep.json", "02_pruning", "labkit.pruning.criteria:recipe",
-          tiny={"seeds": [0], "epochs": 0.05, "limit": 512, "eval_limit": 200},
-          view="labkit.pruning.criteria:view",
-          about="channel pruning criteria (L1, BatchNorm scale, Taylor, random) before and after fine-tuning"),
-    Sweep("quant-ptq", "03_ptq_sweep.json", "03_quantization", "labkit.quantization.sweep:ptq_recipe",
-          tiny={"bits": [4], "methods": ["minmax"], "eval_limit": 200}, view="labkit.quantization.sweep:ptq_view",
-          device="cpu", about="post-training quantization by bits, mode and range method; k-means sharing"),
-    Sweep("quant-qat", "03_qat_sweep.json", "03_quantization", "labkit.quantization.sweep:qat_recipe",
-          tiny={"bits": [4], "limit": 256, "eval_limit": 200}, view="labkit.quantization.sweep:qat_view",
-          device="cpu", about="PTQ vs quantization-aware training at each weight width"),
-    Sweep("quant-mixed", "03_mixed_sweep.json", "03_quantization", "labkit.quantization.sweep:mixed_recipe",
-          tiny={"avg_bits": [4.0], "options": [8, 4], "sensitivity_images": 200, "eval_limit": 200},
-          view="labkit.quantization.sweep:mixed_view",
-          device="cpu", about="mixed-precision allocations under size budgets; the sensitivity table in extra"),
-    Sweep("binary", "04_binarization_sweep.json", "04_binarization", "labkit.binarization.sweep:recipe",
-          tiny={"runs": ["lenet5/bwn/inner/0/0.01ep", "lenet5/xnor/inner/0/0.01ep"], "limit": 256, "eval_limit": 200},
-          view="labkit.binarization.sweep:view", device="cpu",
-          about="BWN, ternary and XNOR models trained from the zoo's checkpoints over seeds"),
-    Sweep("distillation", "05_distillation_sweeps.json", "05_distillation", "labkit.distillation.sweep:recipe",
-          tiny={"seeds": [100], "budget": {"images": 200, "samples": 400}, "temperatures": [4.0],
-                "alphas": [0.0, 0.9], "teachers": ["lenet5"], "budgets": [200], "betas": [0.0, 100.0],
-                "recover_images": [200], "recover_samples": 200, "eval_limit": 200},
-          view="labkit.distillation.sweep:view",
-          about="knowledge-distillation sweeps over seeds (rows carry their kind)"),
-    Sweep("distillation-width", "05_distillation_widths.json", "05_distillation", "labkit.distillation.widths:recipe",
-          tiny={"widths": [4], "images": [200], "seeds": [100], "samples": 400, "T": 4.0, "alpha": 0.75,
-                "eval_limit": 200},
-          view="labkit.distillation.widths:view",
-          about="students of several widths alone / label smoothing / KD, on 2,000 and 50,000 images, over seeds"),
-    Sweep("lowrank", "06_lowrank_sweep.json", "06_lowrank", "labkit.lowrank.sweep:recipe",
-          tiny={"seeds": [0], "epochs": 0.02, "kinds": ["baseline", "svd", "svd+tucker", "thin"], "limit": 256,
-                "eval_limit": 200, "repeats": 2, "progress": False},
-          view="labkit.lowrank.sweep:view",
-          about="SVD / Tucker-2 / CP factorized CNNs fine-tuned over seeds, and the thin baseline"),
-    Sweep("nas-ground-truth", "07_nas_ground_truth.json", "07_nas", "labkit.nas.truth:recipe",
-          tiny={"n": 2, "seeds": [0], "budget": {"images": 256, "eval_images": 200}},
-          view="labkit.nas.truth:view", device="cpu",
-          about="NAS ground truth: architectures spanning the space, each trained briefly over two seeds"),
-    Sweep("nas-latency", "07_nas_latency.json", "07_nas", "labkit.nas.latency:recipe",
-          tiny={"n_fit": 2, "n_test": 2, "repeats": 2, "lut_repeats": 1, "whole_space": False, "progress": False},
-          view="labkit.nas.latency:view", device="cpu",
-          about="NAS latency LUT: every block of the space timed on this CPU, validated end to end vs a FLOPs fit"),
-    Sweep("nas-search", "07_nas_search.json", "07_nas", "labkit.nas.search:recipe",
-          tiny={"n_trials": 3, "k": 2, "quantile": 0.99, "seeds": [0, 1], "zoo_names": ["compact-w0.25"], "test_limit": 200,
-                "shortlist": 2, "retrain_seeds": [0],
-                "budget": {"images": 256, "eval_images": 200}},
-          view="labkit.nas.search:view", device="cpu",
-          about="NAS search: random vs NSGA-II (Optuna) under a LUT latency budget; found and zoo nets retrained"),
-    Sweep("nas-supernet", "07_nas_supernet.json", "07_nas", "labkit.nas.ofa:recipe",
-          tiny={"n": 2, "candidates": 1, "train": {"images": 128, "epochs": 1},
-                "budget": {"images": 128, "eval_images": 100}, "calibration": 1, "matched": {"images": 192}},
-          view="labkit.nas.ofa:view", device="cpu",
-          about="Once-for-All: an elastic supernet (sandwich rule), subnets' inherited vs standalone accuracy"),
-    Sweep("joint-deep-compression", "08_joint_deep_compression.json", "08_joint", "labkit.joint.sweep:dc_recipe",
-          tiny={"models": ["lenet5"], "ratios": {"lenet5": [20]}, "prune_epochs": 0.02, "share_epochs": 0.01, "steps": 1,
-                "limit": 256, "eval_limit": 200, "scan_images": 200},
-          view="labkit.joint.sweep:dc_view",
-          about="Deep Compression (prune, share, Huffman) of LeNet-5 and the CNN under byte budgets, with the real files"),
-    Sweep("joint-admm", "08_joint_admm.json", "08_joint", "labkit.joint.sweep:admm_recipe",
-          tiny={"model": "lenet5", "seeds": [0], "epochs": 0.02, "limit": 256, "eval_limit": 200},
-          view="labkit.joint.sweep:admm_view",
-          about="ADMM pruning (and joint prune + quantise) vs iterative magnitude pruning at equal sparsity and budget"),
-    Sweep("harm-population", "10_harm_population.json", "10_harm", "labkit.harm.population:recipe",
-          tiny={"members": ["dense", "prune-50", "int8"], "seeds": [0], "epochs": 0.01, "limit": 256,
-                "eval_limit": 200, "corrupt_images": 100},
-          view="labkit.harm.population:view", device="cpu",
-          about="the CNN compressed by every topic over seeds: test predictions, corruption accuracy"),
-    Sweep("harm-generator", "10_harm_generator.json", "10_harm", "labkit.harm.generative:recipe",
-          tiny={"sparsities": [0.0, 0.5], "recover_sparsities": [0.5], "seeds": [0], "steps": 5, "samples": 300,
-                "bits": [8], "classifiers": ["lenet5"], "eval_limit": 200},
-          view="labkit.harm.generative:view", device="cpu",
-          about="the VAE's generator pruned, quantized and recovered: Frechet distance in the CNN's features"),
-)}
+def _registry() -> dict[str, Sweep]:
+    """Every topic's ``SWEEPS`` (its ``manifest.py``, read without importing the topic)."""
+    return {name: Sweep(**d) for _topic, name, d in manifests.collect("SWEEPS")}
+
+
+REGISTRY: dict[str, Sweep] = _registry()
 
 
 def folder() -> Path:
@@ -308,6 +223,12 @@ def load(name: str, path: str | Path | None = None) -> dict:
     if why:
         raise ValueError(f"stale cached sweep {name!r} at {p} ({why}): remake it with `{e.command}`")
     return doc
+
+
+def read(name: str, path: str | Path | None = None):
+    """The cached sweep ``name`` in the shape its notebook reads: ``view(name, load(name, path))``
+    (the topics' ``load_*`` functions are this one call)."""
+    return view(name, load(name, path))
 
 
 def meta(doc: dict) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from . import validate, verify
+from . import manifests, validate, verify
 from .paths import results_dir
 from .points import MEASURES, as_dict, params_of, speedup_of
 
@@ -30,27 +30,32 @@ FIELDS = ("notebook", "technique", "config", "accuracy_pct", "size_bytes", "macs
           "deployed_latency_ms", "deployed_runtime", "form", "speedup", "deployed_speedup", "timing",
           "batch_size", "threads", "device", "torch")
 # The technique vocabulary: every name a record row may carry, with its family (the explorer,
-# notebook 09, groups by family). A new technique is registered here, once.
-FAMILIES = ("baseline", "reference", "deploy", "compact", "prune", "quant", "binary", "distill", "lowrank",
-            "nas", "joint", "harm")
-TECHNIQUES = {
+# notebook 09, groups by family). The core's own three come first; each topic registers its
+# techniques and their family once, in its ``manifest.py`` (``labkit.manifests``).
+CORE_TECHNIQUES = {
     "baseline": "baseline",                 # the uncompressed model a notebook compares with
     "reference-model": "reference",         # torchvision's ImageNet models (notebook 01)
     "runtime-fp32": "deploy",               # the same fp32 model in another runtime (ONNX Runtime)
-    "compact-width": "compact", "compact-block": "compact",
-    "prune-fine": "prune", "prune-channel": "prune", "prune-2:4": "prune", "prune-joint": "prune",
-    "prune-oneshot": "prune", "prune-finetune": "prune",
-    "quant-ptq": "quant", "quant-kmeans": "quant", "quant-qat": "quant", "quant-mixed": "quant", "quant-int8": "quant",
-    "binary-weight": "binary", "ternary-weight": "binary", "binary-xnor": "binary",
-    "kd": "distill", "kd-feature": "distill", "kd-recover": "distill",
-    "lowrank-svd": "lowrank", "lowrank-tucker": "lowrank", "lowrank-cp": "lowrank", "thin-baseline": "lowrank",
-    "nas-random": "nas", "nas-evolution": "nas", "nas-ofa-subnet": "nas",
-    "joint-deep-compression": "joint", "joint-admm": "joint", "joint-multilevel": "joint",
-    # notebook 10: the compressed population judged beyond top-1 (per-class, calibration, corruptions)
-    "harm-dense": "harm", "harm-prune": "harm", "harm-quant": "harm", "harm-lowrank": "harm", "harm-distill": "harm",
-    "harm-binary": "harm", "harm-joint": "harm",
 }
-assert set(TECHNIQUES.values()) <= set(FAMILIES)
+
+
+def _vocabulary() -> tuple[tuple[str, ...], dict[str, str]]:
+    families, techniques = list(dict.fromkeys(CORE_TECHNIQUES.values())), dict(CORE_TECHNIQUES)
+    family_of = {}
+    for topic, m in manifests.read():
+        if m.get("TECHNIQUES") and "FAMILY" not in m:
+            raise manifests.ManifestError(f'{topic}/manifest.py: TECHNIQUES needs a FAMILY (e.g. FAMILY = "prune")')
+        if "FAMILY" in m:
+            families.append(m["FAMILY"])
+            family_of[topic] = m["FAMILY"]
+    for topic, name, _ in manifests.collect("TECHNIQUES"):
+        if name in techniques:
+            raise manifests.ManifestError(f"{topic}/manifest.py: technique {name!r} is one of the core's")
+        techniques[name] = family_of[topic]
+    return tuple(dict.fromkeys(families)), techniques
+
+
+FAMILIES, TECHNIQUES = _vocabulary()
 
 
 def family(technique: str) -> str:
@@ -59,7 +64,7 @@ def family(technique: str) -> str:
         return "harm"
     if technique not in TECHNIQUES:
         raise ValueError(f"unknown technique {technique!r}: use one of {', '.join(TECHNIQUES)} "
-                         f"(or register it in labkit.record.TECHNIQUES)")
+                         f"(or register it in TECHNIQUES of its topic's manifest.py)")
     return TECHNIQUES[technique]
 
 

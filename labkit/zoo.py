@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import validate
+from . import manifests, validate
 from .paths import CHECKPOINTS
 
 MANIFEST = CHECKPOINTS / "manifest.json"
@@ -46,17 +46,14 @@ def block_config(block: str) -> list[list]:
 RECIPES: dict[str, Recipe] = {
     "lenet5": Recipe("lenet5", epochs=10, batch_size=128),
     "cnn": Recipe("cnn", epochs=6, batch_size=128),
-    # narrower copies of the baseline: teachers of other sizes for notebook 05 (distillation)
-    **{f"cnn-w{w}": Recipe("cnn", {"width": w}, epochs=6, batch_size=128) for w in (8, 16)},
     **{f"compact-w{w}": Recipe("compact", {"width": w}, epochs=6, lr=4e-3, batch_size=256)
        for w in (0.25, 0.5, 0.75, 1.0)},
     # notebook 01: the same table and recipe as compact-w1.0, other blocks in place of "ir"
     **{f"compact-{b}": Recipe("compact", {"config": block_config(b)}, epochs=6, lr=4e-3, batch_size=256)
        for b in ("ds", "mb3", "shuffle", "ghost", "sandglass")},
-    # notebook 10: the generator that is pruned (a VAE; its metric is the test reconstruction error, not accuracy).
-    # Its trainer is named by string and imported only when this recipe trains: the core imports no topic
-    # (issue 28 leaves the zoo's recipes as they are; a trainer registry would be the next step).
-    "vae": Recipe("vae", epochs=5, lr=2e-3, batch_size=128, trainer="labkit.harm.generative:train_vae"),
+    # the topics' own checkpoints (e.g. notebook 05's narrower teachers, notebook 10's VAE, whose trainer is
+    # named by string and imported only when it trains), from the ZOO of their manifest.py
+    **{name: Recipe(**d) for _topic, name, d in manifests.collect("ZOO")},
 }
 
 

@@ -282,3 +282,13 @@ def ipywidgets_importers() -> dict:
 @pytest.mark.parametrize("module", RECIPE_MODULES)
 def test_recipe_modules_do_not_import_ipywidgets(module, ipywidgets_importers):
     assert ipywidgets_importers[module] is False
+
+
+def test_read_is_the_registered_view_of_the_checked_file(tmp_path):
+    pruning_sweep = importlib.import_module("labkit.pruning.sweep")     # the module (the package's sweep is a function)
+    raw = json.loads(cache.entry("pruning").path.read_text(encoding="utf-8"))
+    assert cache.read("pruning") == pruning_sweep.view(raw)
+    bad = tmp_path / "stale.json"
+    bad.write_text(json.dumps({**raw, "schema": 0}))
+    with pytest.raises(ValueError, match="stale cached sweep 'pruning'.*python -m labkit sweep pruning"):
+        cache.read("pruning", bad)

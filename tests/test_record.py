@@ -112,7 +112,7 @@ def test_bad_notebook_name_and_config(tmp_path):
 def test_techniques_come_from_one_vocabulary_with_families(tmp_path):
     assert record.family("prune-fine") == "prune" and record.family("quant-int8") == "quant"
     assert record.family("harm-pruned") == "harm"
-    with pytest.raises(ValueError, match="unknown technique 'prune-fancy'.*register it in labkit.record.TECHNIQUES"):
+    with pytest.raises(ValueError, match="unknown technique 'prune-fancy'.*register it in TECHNIQUES of its topic.s manifest.py"):
         Recorder("nb", tmp_path).add("prune-fancy", {}, P)
 
 

@@ -104,7 +104,7 @@ def sweep(**kwargs) -> dict:
 def load_sweep(path=None) -> dict:
     """The cached sweep (``python -m labkit sweep binary``) in the shape of ``view``."""
     from .. import cache
-    return view(cache.load("binary", path))
+    return cache.read("binary", path)
 
 
 def headline(points_: list[dict]) -> list[dict]:

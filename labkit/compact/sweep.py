@@ -131,4 +131,4 @@ def load_sweep(path=None) -> dict:
     """The cached sweep (``python -m labkit sweep compact``) in the shape of ``view``, or a one-line
     error naming that command."""
     from .. import cache
-    return view(cache.load("compact", path))
+    return cache.read("compact", path)

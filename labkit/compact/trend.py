@@ -338,7 +338,7 @@ def load_latency(path: str | Path | None = None) -> dict:
     """The cached latency of the reference models (``python -m labkit sweep trend-latency``), in the
     shape of ``latency_view``, or a one-line error naming that command."""
     from .. import cache
-    return latency_view(cache.load("trend-latency", path))
+    return cache.read("trend-latency", path)
 
 
 def main(argv=None) -> int:

@@ -110,3 +110,35 @@ def sweep_explorer(points, params=PARAMS, baseline=None, live=None, title=None, 
     front) with the selection circled, and an optional button that trains it live
     (``live(config, progress) -> point``; ``live_seconds``: how long that takes, for the button)."""
     return SweepExplorer(points, params, baseline=baseline, live=live, title=title, live_seconds=live_seconds)
+
+
+def bench_width():
+    """For ``labkit.ui.catalogue``, notebook 00: ``tradeoff_dashboard`` over the compact net's widths, the CNN as baseline (batch 1)."""
+    from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
+    from .. import compact, points, zoo
+    from ..ui.widgets import tradeoff_dashboard
+    sweep, models = compact.compact_width_sweep(batch_size=1, repeats=5)
+    cnn = points.measure({"cnn": zoo.load("cnn"), **models}, batch_size=1, repeats=5)["cnn"]
+    cnn_point = {"config": {"width": "cnn"}, **cnn.as_dict()}
+    return {"": (lambda: tradeoff_dashboard(sweep, "width", baseline=cnn_point, live=_live(cnn_point),
+                                            live_values=[0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5],
+                                            title="compact net: width multiplier (batch-1 latency)"),
+                 [0.25, 0.5, 0.75, 1.0])}
+
+
+def bench_explorer():
+    """For ``labkit.ui.catalogue``, notebook 01: ``compact.sweep_explorer`` over the 36-point block x width x resolution grid."""
+    from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
+    from .. import compact, zoo
+    from ..train import evaluate
+    sweep = compact.load_sweep()
+    cnn = zoo.load("cnn")
+    pts, cnn_ms = compact.retime(sweep["points"], cnn, batch_size=32, repeats=2)
+    from .. import metrics, size
+    cnn_point = {"config": {"block": "cnn", "width": 1.0, "resolution": 28}, "accuracy_pct": evaluate(cnn),
+                 "size_bytes": size.size_bytes(cnn, "fp32"), "macs": metrics.count_macs(cnn), "latency_ms": cnn_ms}
+    blocks = list(dict.fromkeys(p["config"]["block"] for p in pts))
+    moves = [{"block": b, "width": w, "resolution": r} for b in blocks for w, r in ((1.0, 28), (0.5, 20))]
+    return {"": (lambda: compact.sweep_explorer(pts, baseline=cnn_point, live=_live(cnn_point),
+                                                title="compact nets on Fashion-MNIST (cached accuracy; latency now, batch 32)"),
+                 moves)}

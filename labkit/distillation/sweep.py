@@ -286,4 +286,4 @@ def sweep(**kwargs) -> dict:
 def load_sweeps(path=None) -> dict:
     """The cached sweeps (``python -m labkit sweep distillation`` makes them) in the shape of ``view``."""
     from .. import cache
-    return view(cache.load("distillation", path))
+    return cache.read("distillation", path)

@@ -114,7 +114,7 @@ def sweep(**kwargs) -> dict:
 def load(path=None) -> dict:
     """The cached width sweep (``python -m labkit sweep distillation-width`` makes it), as ``view``."""
     from .. import cache
-    return view(cache.load("distillation-width", path))
+    return cache.read("distillation-width", path)
 
 
 # ---------------------------------------------------------------------------- tables

@@ -280,7 +280,7 @@ def view(doc: dict) -> dict:
 def load_generator_sweep(path=None) -> dict:
     """The cached generator sweep (``python -m labkit sweep harm-generator``) in the shape of ``view``."""
     from .. import cache
-    return view(cache.load("harm-generator", path))
+    return cache.read("harm-generator", path)
 
 
 def generator_sweep(**kwargs) -> dict:

@@ -265,7 +265,7 @@ def view(doc: dict) -> dict:
 def load_population(path=None) -> dict:
     """The cached population (``python -m labkit sweep harm-population`` makes it) in the shape of ``view``."""
     from .. import cache
-    return view(cache.load("harm-population", path))
+    return cache.read("harm-population", path)
 
 
 def population_sweep(**kwargs) -> dict:

@@ -110,7 +110,7 @@ def file_of(row: dict) -> bytes:
 
 def load_dc(path=None) -> dict:
     from .. import cache
-    return dc_view(cache.load("joint-deep-compression", path))
+    return cache.read("joint-deep-compression", path)
 
 
 def sweep_dc(**kwargs) -> dict:
@@ -175,7 +175,7 @@ def admm_view(doc: dict) -> dict:
 
 def load_admm(path=None) -> dict:
     from .. import cache
-    return admm_view(cache.load("joint-admm", path))
+    return cache.read("joint-admm", path)
 
 
 def sweep_admm(**kwargs) -> dict:

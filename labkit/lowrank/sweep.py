@@ -138,4 +138,4 @@ def sweep(**kwargs) -> dict:
 def load_sweep(path=None) -> dict:
     """The cached sweep (``python -m labkit sweep lowrank`` makes it) in the shape of ``view``."""
     from .. import cache
-    return view(cache.load("lowrank", path))
+    return cache.read("lowrank", path)

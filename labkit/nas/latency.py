@@ -220,7 +220,7 @@ def view(doc: dict) -> dict:
 def load_sweep(path=None) -> dict:
     """The cached LUT and its validation (``python -m labkit sweep nas-latency``)."""
     from .. import cache
-    return view(cache.load("nas-latency", path))
+    return cache.read("nas-latency", path)
 
 
 def overhead(fit_rows: Sequence[dict], measured: str = "latency_min_ms", predicted: str = "lut_min_ms") -> float:

@@ -435,7 +435,7 @@ def view(doc: dict) -> dict:
 def load_sweep(path=None) -> dict:
     """The cached supernet sweep (``python -m labkit sweep nas-supernet``) in the shape of ``view``."""
     from .. import cache
-    return view(cache.load("nas-supernet", path))
+    return cache.read("nas-supernet", path)
 
 
 def load_supernet(sweep: dict) -> Supernet:

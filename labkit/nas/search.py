@@ -244,4 +244,4 @@ def view(doc: dict) -> dict:
 def load_sweep(path=None) -> dict:
     """The cached search (``python -m labkit sweep nas-search``)."""
     from .. import cache
-    return view(cache.load("nas-search", path))
+    return cache.read("nas-search", path)

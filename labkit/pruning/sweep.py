@@ -200,4 +200,4 @@ def load_sweep(path=None) -> dict:
     """The cached sweep (``notebooks/cache/02_pruning_sweep.json``) in the shape of ``view``, or a
     one-line error naming the command that makes it (``python -m labkit sweep pruning``)."""
     from .. import cache
-    return view(cache.load("pruning", path))
+    return cache.read("pruning", path)

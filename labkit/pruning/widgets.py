@@ -26,3 +26,18 @@ def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = 
         tabs.set_title(i, m)
     tabs.dashboards = dict(zip(methods, dashes))
     return tabs
+
+
+def bench_widgets():
+    """For ``labkit.ui.catalogue``, notebook 02: ``pruning.dashboard``, one tab per method over the cached pruning sweep."""
+    from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
+    from .. import pruning, zoo
+    sweep = pruning.retime(pruning.load_sweep(), zoo.load("cnn"), repeats=3)
+    methods = ("prune-fine", "prune-channel", "prune-joint")
+    params = {"prune-channel": "ratio"}
+
+    def tab(method):      # the notebook's three tabs, built together; this one is timed
+        return lambda: pruning.dashboard(sweep, params=params,
+                                         live={m: _live(sweep["methods"][m][0]) for m in methods}).dashboards[method]
+    return {m: (tab(m), sorted({p["config"][params.get(m, "sparsity")] for p in sweep["methods"][m]}))
+            for m in methods}

@@ -99,7 +99,7 @@ def sweep_ptq(**kwargs) -> dict:
 def load_ptq(path=None) -> dict:
     """The cached PTQ / k-means sweep (``python -m labkit sweep quant-ptq``) in the shape of ``ptq_view``."""
     from .. import cache
-    return ptq_view(cache.load("quant-ptq", path))
+    return cache.read("quant-ptq", path)
 
 
 # ---------------------------------------------------------------------------- QAT
@@ -145,7 +145,7 @@ def sweep_qat(**kwargs) -> dict:
 def load_qat(path=None) -> dict:
     """The cached QAT sweep (``python -m labkit sweep quant-qat``) in the shape of ``qat_view``."""
     from .. import cache
-    return qat_view(cache.load("quant-qat", path))
+    return cache.read("quant-qat", path)
 
 
 # ---------------------------------------------------------------------------- mixed precision
@@ -199,4 +199,4 @@ def sweep_mixed(**kwargs) -> dict:
 def load_mixed(path=None) -> dict:
     """The cached mixed-precision sweep (``python -m labkit sweep quant-mixed``) in the shape of ``mixed_view``."""
     from .. import cache
-    return mixed_view(cache.load("quant-mixed", path))
+    return cache.read("quant-mixed", path)
