@@ -43,6 +43,23 @@ def test_sanitize_masks_marked_numbers_and_only_those():
     assert sanitize(row1) == sanitize(row2)
 
 
+def test_every_sanitize_section_is_one_pattern_nbval_reads():
+    # nbval pairs "regex: ..." with the next line "replace: ..." (a space after the colon, even for
+    # an empty replacement): a section it cannot read is silently ignored
+    from nbval.plugin import get_sanitize_patterns
+    text = (paths.NOTEBOOKS / "sanitize.cfg").read_text()
+    sections = re.findall(r"^\[[\w-]+\]$", text, flags=re.M)
+    assert len(get_sanitize_patterns(text)) == len(sections) > 10
+
+
+def test_sanitize_drops_the_busy_machine_line_and_aligns_approx_verdicts():
+    busy = ("busy machine: the A/A noise floor is ±15 %, wider than the ±10 % bound (this run, table x); "
+            "close other jobs and re-run before comparing these latencies\n")
+    assert sanitize(f"a\n{busy}b\n") == "a\nb\n"
+    assert sanitize("  width  " + "≈met".rjust(24)) == sanitize("  width  " + "≈NOT met".rjust(24))
+    assert sanitize("  width  " + "met".rjust(24)) != sanitize("  width  " + "NOT met".rjust(24))   # exact words stay
+
+
 def test_evaluate_marks_only_models_trained_in_this_process():
     from labkit.train import evaluate
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
