@@ -114,13 +114,16 @@ def test_fp16_weights_round_trip(supernet):
 
 def test_the_recipe_rows_on_a_tiny_run():
     rows, params, extra = ofa.recipe(n=2, candidates=1, seeds=(0, 1), train={"images": 64, "epochs": 1},
-                                     budget={"images": 64, "eval_images": 100}, calibration=1, log=lambda *a: None)
+                                     budget={"images": 64, "eval_images": 100}, calibration=1,
+                                     matched={"images": 64}, log=lambda *a: None)   # (default: 8,000 images x 4 runs)
     assert [r["config"]["role"] for r in rows] == ["subnet", "subnet", "candidate"]
     for r in rows:
         assert {"config", "arch", "inherited_pct", "macs", "params"} <= set(r)
         assert 0 <= r["inherited_pct"] <= 100
     for r in rows[:2]:
-        assert {"standalone_seed0_pct", "standalone_seed1_pct", "standalone_seed0_seconds"} <= set(r)
+        assert {"standalone_seed0_pct", "standalone_seed1_pct", "standalone_seed0_seconds",
+                "matched_seed0_pct", "matched_seed1_pct"} <= set(r)
+    assert params["matched"]["images"] == 64 and "matched_seed0_pct" not in rows[2]
     assert params["subspace_size"] == ofa.size() and params["calibration_images"] == ofa.CALIBRATION_BATCH
     assert extra["train_seconds"] > 0 and extra["weights"]["dtype"] == "float16"
     net = ofa.decode_weights(extra["weights"])
