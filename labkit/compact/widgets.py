@@ -113,7 +113,8 @@ def sweep_explorer(points, params=PARAMS, baseline=None, live=None, title=None, 
 
 
 def bench_width():
-    """For ``labkit.ui.catalogue``, notebook 00: ``tradeoff_dashboard`` over the compact net's widths, the CNN as baseline (batch 1)."""
+    """For ``labkit.ui.catalogue``, notebook 00: ``tradeoff_dashboard`` over the compact net's widths,
+    the CNN as baseline (batch 1)."""
     from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
     from .. import compact, points, zoo
     from ..ui.widgets import tradeoff_dashboard
@@ -127,18 +128,19 @@ def bench_width():
 
 
 def bench_explorer():
-    """For ``labkit.ui.catalogue``, notebook 01: ``compact.sweep_explorer`` over the 36-point block x width x resolution grid."""
+    """For ``labkit.ui.catalogue``, notebook 01: ``sweep_explorer`` over the 36-point block x width x
+    resolution grid."""
     from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
-    from .. import compact, zoo
+    from .. import metrics, size, zoo
     from ..train import evaluate
-    sweep = compact.load_sweep()
+    from .sweep import load_sweep, retime
+    sweep = load_sweep()
     cnn = zoo.load("cnn")
-    pts, cnn_ms = compact.retime(sweep["points"], cnn, batch_size=32, repeats=2)
-    from .. import metrics, size
+    pts, cnn_ms = retime(sweep["points"], cnn, batch_size=32, repeats=2)
     cnn_point = {"config": {"block": "cnn", "width": 1.0, "resolution": 28}, "accuracy_pct": evaluate(cnn),
                  "size_bytes": size.size_bytes(cnn, "fp32"), "macs": metrics.count_macs(cnn), "latency_ms": cnn_ms}
     blocks = list(dict.fromkeys(p["config"]["block"] for p in pts))
     moves = [{"block": b, "width": w, "resolution": r} for b in blocks for w, r in ((1.0, 28), (0.5, 20))]
-    return {"": (lambda: compact.sweep_explorer(pts, baseline=cnn_point, live=_live(cnn_point),
+    return {"": (lambda: sweep_explorer(pts, baseline=cnn_point, live=_live(cnn_point),
                                                 title="compact nets on Fashion-MNIST (cached accuracy; latency now, batch 32)"),
                  moves)}

@@ -149,24 +149,24 @@ def sweep_widget(sweeps: dict, live=None, kinds=None, live_seconds=None) -> Swee
 
 
 def bench_temperature():
-    """For ``labkit.ui.catalogue``, notebook 05: ``distillation.temperature_widget`` on four test images of the teacher ``cnn``."""
-    import torch
-    from .. import data, distillation, zoo
+    """For ``labkit.ui.catalogue``, notebook 05: ``temperature_widget`` on four test images of the
+    teacher ``cnn``."""
+    from .. import data, zoo
     teacher = zoo.load("cnn")
     images, labels = data.arrays("test")
     examples = [int((labels == c).nonzero()[0]) for c in (6, 0, 2, 4)]
     with torch.inference_mode():
         logits = teacher(data.normalize(images[examples]))
-    return {"": (lambda: distillation.temperature_widget(logits, images[examples], labels[examples], start=4.0),
+    return {"": (lambda: temperature_widget(logits, images[examples], labels[examples], start=4.0),
                  [1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 12.0, 6.0, 3.0, 1.5])}
 
 
 def bench_sweeps():
-    """For ``labkit.ui.catalogue``, notebook 05: ``distillation.sweep_widget`` over the cached sweeps (dropdown + slider)."""
+    """For ``labkit.ui.catalogue``, notebook 05: ``sweep_widget`` over the cached sweeps (dropdown +
+    slider)."""
     from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
-    from .. import distillation
-    sweeps = distillation.load_sweeps()
-    from ..distillation.sweep import SWEEP_PARAM
+    from .sweep import SWEEP_PARAM, load_sweeps, sweep_rows
+    sweeps = load_sweeps()
     kinds = [k for k in SWEEP_PARAM if k in sweeps["sweeps"]]
-    moves = [(k, r["value"]) for k in kinds for r in distillation.sweep_rows(sweeps, k)]
-    return {"": (lambda: distillation.sweep_widget(sweeps, live=_live(accuracy=80.0)), moves)}
+    moves = [(k, r["value"]) for k in kinds for r in sweep_rows(sweeps, k)]
+    return {"": (lambda: sweep_widget(sweeps, live=_live(accuracy=80.0)), moves)}

@@ -29,7 +29,8 @@ def dashboard(sweep_data: dict, params: dict | None = None, live: dict | None = 
 
 
 def bench_widgets():
-    """For ``labkit.ui.catalogue``, notebook 02: ``pruning.dashboard``, one tab per method over the cached pruning sweep."""
+    """For ``labkit.ui.catalogue``, notebook 02: ``pruning.dashboard``, one tab per method over the
+    cached pruning sweep."""
     from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
     from .. import pruning, zoo
     sweep = pruning.retime(pruning.load_sweep(), zoo.load("cnn"), repeats=3)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 
 def bench_widgets():
-    """For ``labkit.ui.catalogue``, notebook 03: ``tradeoff_dashboard`` over the cached mixed-precision sweep (uniform and mixed points)."""
+    """For ``labkit.ui.catalogue``, notebook 03: ``tradeoff_dashboard`` over the cached mixed-precision
+    sweep (uniform and mixed points), latency as the notebook's cell gives it (the folded fp32 model:
+    the sweep's models are simulated)."""
     from ..ui.catalogue import _live          # the bench does not train; the browser test's tiny run does
     from .. import metrics, quantization, size, zoo
     from ..train import evaluate
